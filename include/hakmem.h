@@ -1,0 +1,80 @@
+/* hakmem: a hardened drop-in malloc.  Public API.
+ *
+ * Every hak_* function may be called before any constructor has run and from
+ * any thread; none of them aborts except through the documented invalid-free
+ * policy of hak_free()/free() (HAKMEM_INVALID_FREE=abort|warn|ignore).
+ * All entry points preserve errno except where glibc sets it (ENOMEM, EINVAL). */
+#ifndef HAKMEM_H
+#define HAKMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The one place the version lives. */
+#define HAKMEM_VERSION_MAJOR 0
+#define HAKMEM_VERSION_MINOR 1
+#define HAKMEM_VERSION_PATCH 0
+
+/* Tier limits (requested bytes).  Tiny blocks carry a 1-byte tag in front of
+ * the user pointer, Mid blocks a 16-byte header, Huge blocks are their own
+ * mappings.  These are the single source of truth for the tier boundaries. */
+#define HAKMEM_TINY_MAX 1024u
+#define HAKMEM_MID_MAX  262144u
+
+/* Verdict of the free dispatch (DESIGN.md section 5). */
+typedef enum hak_free_status {
+    HAK_FREE_OK = 0,      /* start of a live block of ours: freed */
+    HAK_FREE_NULL,        /* NULL: nothing to do */
+    HAK_FREE_FOREIGN,     /* not ours, memory in front of it is mapped (stack, globals, other heap) */
+    HAK_FREE_UNMAPPED,    /* not ours and the page(s) in front of it are not mapped: a wild pointer */
+    HAK_FREE_INVALID,     /* in our memory but not the start of a live block: interior,
+                             misaligned, released slab, corrupted tag/header */
+    HAK_FREE_DOUBLE,      /* the start of a block of ours that is already free */
+    HAK_FREE_NSTATUS
+} hak_free_status;
+
+void  *hak_malloc(size_t size);
+void   hak_free(void *p);
+void  *hak_calloc(size_t n, size_t size);
+void  *hak_realloc(void *p, size_t size);
+void  *hak_reallocarray(void *p, size_t n, size_t size);
+void  *hak_aligned_alloc(size_t alignment, size_t size);
+int    hak_posix_memalign(void **out, size_t alignment, size_t size);
+void  *hak_memalign(size_t alignment, size_t size);
+size_t hak_usable_size(const void *p);   /* 0 for NULL or any pointer that is not a live block start */
+void   hak_free_sized(void *p, size_t size);
+void   hak_free_aligned_sized(void *p, size_t alignment, size_t size);
+
+/* Classify p and free it only when the verdict is HAK_FREE_OK.  Never aborts,
+ * never crashes, whatever p is; the verdict is counted in the statistics. */
+hak_free_status hak_free_checked(void *p);
+/* Classify only: no side effect at all. */
+hak_free_status hak_classify_ptr(const void *p);
+const char     *hak_free_status_name(hak_free_status s);
+
+typedef struct hak_stats {
+    uint64_t live_bytes;        /* usable bytes of live blocks, all threads */
+    uint64_t live_blocks;
+    uint64_t peak_committed;    /* peak bytes of slab + huge memory held from the OS */
+    uint64_t committed;         /* bytes of slab + huge memory held now */
+    uint64_t tiny_allocs, mid_allocs, huge_allocs;
+    uint64_t frees;
+    uint64_t rejected[HAK_FREE_NSTATUS];   /* frees by verdict (OK and NULL not counted) */
+} hak_stats;
+
+void hak_get_stats(hak_stats *out);
+void hak_print_stats(int fd);            /* one short summary, written with write(2) */
+int  hak_trim(void);                     /* return free memory to the OS; 1 if anything was released */
+/* Walk every slab and huge block and check the allocator's invariants.
+ * Returns 0 when consistent, otherwise a negative code (and writes why to fd 2). */
+int  hak_heap_check(void);
+const char *hak_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
