@@ -26,6 +26,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 
 $(BUILD)/libhakmem.so: $(OBJS)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,now -o $@ $^ $(LDLIBS_HAK)
+	ln -sf libhakmem.so $(BUILD)/$(SONAME)
 
 $(BUILD)/libhakmem.a: $(OBJS)
 	rm -f $@ && ar rcs $@ $^

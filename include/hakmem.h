@@ -37,24 +37,30 @@ typedef enum hak_free_status {
     HAK_FREE_NSTATUS
 } hak_free_status;
 
-void  *hak_malloc(size_t size);
-void   hak_free(void *p);
-void  *hak_calloc(size_t n, size_t size);
-void  *hak_realloc(void *p, size_t size);
-void  *hak_reallocarray(void *p, size_t n, size_t size);
-void  *hak_aligned_alloc(size_t alignment, size_t size);
-int    hak_posix_memalign(void **out, size_t alignment, size_t size);
-void  *hak_memalign(size_t alignment, size_t size);
-size_t hak_usable_size(const void *p);   /* 0 for NULL or any pointer that is not a live block start */
-void   hak_free_sized(void *p, size_t size);
-void   hak_free_aligned_sized(void *p, size_t alignment, size_t size);
+#if defined(__GNUC__)
+#define HAKMEM_API __attribute__((visibility("default")))
+#else
+#define HAKMEM_API
+#endif
+
+HAKMEM_API void  *hak_malloc(size_t size);
+HAKMEM_API void   hak_free(void *p);
+HAKMEM_API void  *hak_calloc(size_t n, size_t size);
+HAKMEM_API void  *hak_realloc(void *p, size_t size);
+HAKMEM_API void  *hak_reallocarray(void *p, size_t n, size_t size);
+HAKMEM_API void  *hak_aligned_alloc(size_t alignment, size_t size);
+HAKMEM_API int    hak_posix_memalign(void **out, size_t alignment, size_t size);
+HAKMEM_API void  *hak_memalign(size_t alignment, size_t size);
+HAKMEM_API size_t hak_usable_size(const void *p);   /* 0 for NULL or any pointer that is not a live block start */
+HAKMEM_API void   hak_free_sized(void *p, size_t size);
+HAKMEM_API void   hak_free_aligned_sized(void *p, size_t alignment, size_t size);
 
 /* Classify p and free it only when the verdict is HAK_FREE_OK.  Never aborts,
  * never crashes, whatever p is; the verdict is counted in the statistics. */
-hak_free_status hak_free_checked(void *p);
+HAKMEM_API hak_free_status hak_free_checked(void *p);
 /* Classify only: no side effect at all. */
-hak_free_status hak_classify_ptr(const void *p);
-const char     *hak_free_status_name(hak_free_status s);
+HAKMEM_API hak_free_status hak_classify_ptr(const void *p);
+HAKMEM_API const char     *hak_free_status_name(hak_free_status s);
 
 typedef struct hak_stats {
     uint64_t live_bytes;        /* usable bytes of live blocks, all threads */
@@ -66,13 +72,13 @@ typedef struct hak_stats {
     uint64_t rejected[HAK_FREE_NSTATUS];   /* frees by verdict (OK and NULL not counted) */
 } hak_stats;
 
-void hak_get_stats(hak_stats *out);
-void hak_print_stats(int fd);            /* one short summary, written with write(2) */
-int  hak_trim(void);                     /* return free memory to the OS; 1 if anything was released */
+HAKMEM_API void hak_get_stats(hak_stats *out);
+HAKMEM_API void hak_print_stats(int fd);            /* one short summary, written with write(2) */
+HAKMEM_API int  hak_trim(void);                     /* return free memory to the OS; 1 if anything was released */
 /* Walk every slab and huge block and check the allocator's invariants.
  * Returns 0 when consistent, otherwise a negative code (and writes why to fd 2). */
-int  hak_heap_check(void);
-const char *hak_version(void);
+HAKMEM_API int  hak_heap_check(void);
+HAKMEM_API const char *hak_version(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,113 @@
+/* huge.c: blocks above HAKMEM_MID_MAX, each its own chunk-aligned mapping
+ * (DESIGN.md 2).  The mapping starts with its hak_chunk_t; the user pointer
+ * sits HAK_HUGE_UOFF (or the requested alignment) bytes in.  Freed blocks
+ * are unmapped at once; a small ring of recently freed user pointers lets
+ * a second free of one be reported as DOUBLE rather than UNMAPPED. */
+#include <errno.h>
+#include "chunk_map.h"
+#include "internal.h"
+#include "os.h"
+#include "sanitize.h"
+#include "tag.h"
+
+#define RING 64
+static _Atomic uintptr_t ring[RING];
+static _Atomic unsigned ring_pos;
+static uint64_t live_bytes, live_blocks, nallocs;   /* global lock */
+
+static size_t page_up(size_t n) { return (n + HAK_PAGE - 1) / HAK_PAGE * HAK_PAGE; }
+
+void *huge_alloc(size_t n, size_t align)
+{
+    size_t uoff = align > HAK_HUGE_UOFF ? align : HAK_HUGE_UOFF;
+    size_t maxalign = align > HAK_CHUNK ? align : HAK_CHUNK;
+    if (n > PTRDIFF_MAX - uoff - maxalign - HAK_PAGE) { errno = ENOMEM; return NULL; }
+    size_t len = page_up(uoff + n);
+    hak_chunk_t *c = os_map(len, maxalign);
+    if (!c) { errno = ENOMEM; return NULL; }
+    uintptr_t user = (uintptr_t)c + uoff;
+    c->kind = HAK_CHUNK_HUGE;
+    c->huge_user = user;
+    c->huge_size = len - uoff;
+    c->map_len = len;
+    c->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
+    hak_lock();
+    cmap_set((uintptr_t)c, len, c);
+    live_bytes += c->huge_size;
+    live_blocks++;
+    nallocs++;
+    hak_unlock();
+    hak_san_alloc((void *)user, c->huge_size, 1);
+    return (void *)user;
+}
+
+void huge_free(hak_chunk_t *c)
+{
+    uintptr_t user = c->huge_user;
+    size_t len = c->map_len;
+    hak_san_free((void *)user, c->huge_size);
+    c->huge_check = hak_hdr_check(hak_key(user), HAK_ST_FREE);
+    hak_lock();
+    cmap_clear((uintptr_t)c, len);
+    live_bytes -= c->huge_size;
+    live_blocks--;
+    hak_unlock();
+    unsigned i = atomic_fetch_add_explicit(&ring_pos, 1, memory_order_relaxed) % RING;
+    atomic_store_explicit(&ring[i], user, memory_order_relaxed);
+    os_unmap(c, len);
+}
+
+bool huge_recently_freed(uintptr_t a)
+{
+    for (unsigned i = 0; i < RING; i++)
+        if (atomic_load_explicit(&ring[i], memory_order_relaxed) == a) return true;
+    return false;
+}
+
+/* Resize in place or move the pages (no copy).  The map entries are moved
+ * under the lock; NULL with the block intact when the kernel says no. */
+void *huge_realloc(hak_chunk_t *c, size_t n)
+{
+    size_t uoff = c->huge_user - (uintptr_t)c;
+    if (n > PTRDIFF_MAX - uoff - HAK_CHUNK - HAK_PAGE) { errno = ENOMEM; return NULL; }
+    size_t len = page_up(uoff + n), old = c->map_len, oldsize = c->huge_size;
+    if (len == old) return (void *)c->huge_user;
+    hak_lock();
+    cmap_clear((uintptr_t)c, old);
+    hak_chunk_t *q = os_remap(c, old, len, HAK_CHUNK);
+    if (!q) {
+        cmap_set((uintptr_t)c, old, c);
+        hak_unlock();
+        errno = ENOMEM;
+        return NULL;
+    }
+    uintptr_t user = (uintptr_t)q + uoff;
+    q->huge_user = user;
+    q->huge_size = len - uoff;
+    q->map_len = len;
+    q->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
+    cmap_set((uintptr_t)q, len, q);
+    live_bytes += q->huge_size - oldsize;
+    hak_unlock();
+    if (hak_tools) {
+        if ((void *)q == (void *)c) {
+            VALGRIND_RESIZEINPLACE_BLOCK((void *)user, oldsize, q->huge_size, 0);
+        } else {
+            VALGRIND_FREELIKE_BLOCK((void *)((uintptr_t)c + uoff), 0);
+            VALGRIND_MALLOCLIKE_BLOCK((void *)user, q->huge_size, 0, 0);
+            VALGRIND_MAKE_MEM_DEFINED((void *)user, oldsize < q->huge_size ? oldsize : q->huge_size);
+        }
+    } else if (q->huge_size > oldsize) {
+        HAK_UNPOISON((char *)user + oldsize, q->huge_size - oldsize);
+    }
+    return (void *)user;
+}
+
+void huge_stats(uint64_t *lb, uint64_t *lk, uint64_t *na)
+{
+    hak_lock();
+    *lb = live_bytes;
+    *lk = live_blocks;
+    *na = nallocs;
+    hak_unlock();
+}

@@ -1,0 +1,79 @@
+/* internal.h: cross-file prototypes and globals, grouped by defining file. */
+#ifndef HAK_INTERNAL_H
+#define HAK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include "types.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define HAK_HIDDEN  __attribute__((visibility("hidden")))
+#define HAK_COLD    __attribute__((cold, noinline))
+
+/* ---- init.c ---- */
+extern uint64_t hak_secret;            /* process secret: tag cookies, header keys, list keys */
+extern _Atomic int hak_ready;          /* 1 once hak_init() has completed */
+void hak_init_slow(void);
+static inline void hak_init(void) { if (unlikely(!atomic_load_explicit(&hak_ready, memory_order_acquire))) hak_init_slow(); }
+void hak_lock(void);
+void hak_unlock(void);
+
+/* key of a header at user address a: secret-keyed mix, so a header cannot be
+ * forged without the secret (murmur3 finaliser) */
+static inline uint64_t hak_key(uintptr_t a)
+{
+    uint64_t x = (uint64_t)a ^ hak_secret;
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* ---- env.c ---- */
+enum hak_policy { HAK_POLICY_ABORT = 0, HAK_POLICY_WARN, HAK_POLICY_IGNORE };
+typedef struct hak_options {
+    int invalid_free;      /* enum hak_policy */
+    int stats;             /* print a summary at exit */
+    size_t purge_bytes;    /* dirty released slab bytes kept before purging */
+} hak_options_t;
+extern hak_options_t hak_opt;
+void env_init(void);
+
+/* ---- slab.c (global lock inside) ---- */
+hak_slab_t *slab_new(unsigned cls);                 /* fresh span for class cls, owner unset */
+void slab_release(hak_slab_t *s);                    /* give a span back to its chunk */
+hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h); /* take an abandoned slab of cls */
+void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died */
+int  slab_purge(bool all);                           /* return dirty free units to the OS */
+void slab_stats(uint64_t *committed, uint64_t *peak);
+int  slab_check_all(void);
+void slab_atfork_child(void);
+
+/* ---- heap.c ---- */
+extern __thread hak_heap_t *hak_tl_heap;
+extern hak_heap_t hak_empty_heap;
+extern hak_slab_t hak_empty_slab;
+void *heap_alloc_slow(size_t n);
+void  heap_free_block(hak_slab_t *head, unsigned char *p);
+void  heap_collect_all(hak_heap_t *h);
+void  heap_thread_exit(void *h);
+void  heap_foreach(void (*fn)(hak_heap_t *, void *), void *arg);
+void  heap_atfork_child(void);
+
+/* ---- huge.c ---- */
+void  *huge_alloc(size_t n, size_t align);
+void   huge_free(hak_chunk_t *c);
+void  *huge_realloc(hak_chunk_t *c, size_t n);
+bool   huge_recently_freed(uintptr_t a);
+void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs);
+
+/* ---- free_dispatch.c ---- */
+void hak_report(hak_free_status st, const void *p, const char *fn);
+void hak_fatal(const char *msg, const void *p);
+void hak_free_found(hak_where_t *w, void *p);
+void hak_free_named(void *p, const char *fn);
+
+/* ---- stats.c ---- */
+extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
+#endif

@@ -1,0 +1,73 @@
+/* size_class.h: the size classes, one table (DESIGN.md 3).
+ *
+ * hak_class_stride[] is the only table: a class's stride is the distance
+ * between two of its user pointers.  Tiny classes give up one byte of the
+ * stride for the tag of the next slot (usable = stride - 1); mid classes
+ * give 16 bytes for the header in front of the block (usable = stride - 16).
+ * Strides are multiples of 16 so every user pointer is 16-aligned.
+ * Tiny: 16-byte steps to 128, then four classes per doubling; the last class
+ * (1040) exists so that a 1024-byte request stays tiny.
+ * Mid: four classes per doubling from 1280 to 256 KiB of usable bytes. */
+#ifndef HAK_SIZE_CLASS_H
+#define HAK_SIZE_CLASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "layout.h"
+
+#define HAK_NTINY   20u
+#define HAK_NMID    32u
+#define HAK_NCLASS  52u
+
+static const uint32_t hak_class_stride[HAK_NCLASS] = {
+    /* tiny */
+    16, 32, 48, 64, 80, 96, 112, 128,
+    160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1040,
+    /* mid: usable + 16 */
+    1296, 1552, 1808, 2064, 2576, 3088, 3600, 4112,
+    5136, 6160, 7184, 8208, 10256, 12304, 14352, 16400,
+    20496, 24592, 28688, 32784, 40976, 49168, 57360, 65552,
+    81936, 98320, 114704, 131088, 163856, 196624, 229392, 262160,
+};
+
+/* Tiny lookup: request n (0..1024) -> class, indexed by n / 16.  A request
+ * n needs stride >= n + 1; entry k serves n in [16k, 16k+15]. */
+static const uint8_t hak_tiny_lut[65] = {
+     0,  1,  2,  3,  4,  5,  6,  7,  8,  8,  9,  9, 10, 10, 11, 11,
+    12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15,
+    16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
+    18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19,
+    19,
+};
+
+static inline int hak_class_is_tiny(unsigned c) { return c < HAK_NTINY; }
+
+/* usable bytes of class c */
+static inline size_t hak_class_usable(unsigned c)
+{
+    return c < HAK_NTINY ? (size_t)hak_class_stride[c] - 1u
+                         : (size_t)hak_class_stride[c] - HAK_MID_HDR;
+}
+
+/* tiny class of a request of n bytes, n <= HAK_TINY_MAXREQ */
+static inline unsigned hak_tiny_class(size_t n)
+{
+    return hak_tiny_lut[n / 16u];
+}
+
+/* mid class of a request of n bytes, HAK_TINY_MAXREQ < n <= HAK_MID_MAXREQ:
+ * e = floor(log2(n - 1)) picks the doubling, q the quarter within it. */
+static inline unsigned hak_mid_class(size_t n)
+{
+    unsigned e = 63u - (unsigned)__builtin_clzl(n - 1u);   /* 10 .. 17 */
+    size_t step = (size_t)1 << (e - 2u);
+    size_t q = (n + step - 1u) / step;                     /* 5 .. 8 */
+    return HAK_NTINY + (e - 10u) * 4u + (unsigned)(q - 5u);
+}
+
+/* class of any request up to HAK_MID_MAXREQ */
+static inline unsigned hak_size_class(size_t n)
+{
+    return n <= HAK_TINY_MAXREQ ? hak_tiny_class(n) : hak_mid_class(n);
+}
+#endif

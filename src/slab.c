@@ -1,0 +1,263 @@
+/* slab.c: chunks and slab spans, under the global lock (DESIGN.md 2-3).
+ *
+ * A chunk's unit 0 holds its descriptor; units 1..31 are handed out as spans.
+ * Released spans stay mapped (a descriptor or tag read through a stale
+ * pointer must never fault) and are purged with MADV_DONTNEED once more than
+ * hak_opt.purge_bytes of them are dirty. */
+#include <string.h>
+#include "chunk_map.h"
+#include "internal.h"
+#include "os.h"
+#include "sanitize.h"
+
+static hak_chunk_t *chunks;                  /* every slab chunk */
+static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died */
+static size_t dirty_bytes;                   /* released, not yet purged */
+static uint64_t committed, peak;             /* bytes of spans in use */
+
+#define ALL_UNITS 0xfffffffeu                /* units 1..31 */
+
+/* Units of a span for class c: tiny classes one unit; mid classes enough
+ * for 8 blocks (4 above 16 KiB), choosing among three lengths the one that
+ * wastes the smallest fraction of its bytes. */
+static unsigned span_units(unsigned c)
+{
+    if (hak_class_is_tiny(c)) return 1;
+    size_t stride = hak_class_stride[c];
+    size_t want = stride <= 16400 ? 8 : 4;
+    unsigned k = (unsigned)((want * stride + HAK_FIRST + HAK_SLAB - 1) / HAK_SLAB);
+    unsigned best = k;
+    size_t best_waste = SIZE_MAX;
+    for (unsigned t = k; t < k + 3 && t < HAK_NSLAB; t++) {
+        size_t bytes = (size_t)t * HAK_SLAB - HAK_FIRST;
+        size_t waste = (bytes % stride) * 1024 / bytes;
+        if (waste < best_waste) { best_waste = waste; best = t; }
+    }
+    return best;
+}
+
+/* first run of k free units in mask, or 0 */
+static unsigned find_run(uint32_t mask, unsigned k)
+{
+    uint32_t run = k >= 32 ? 0xffffffffu : ((1u << k) - 1u);
+    for (unsigned u = 1; u + k <= HAK_NSLAB; u++)
+        if (((mask >> u) & run) == run) return u;
+    return 0;
+}
+
+static hak_chunk_t *chunk_new(void)
+{
+    hak_chunk_t *c = os_map(HAK_CHUNK, HAK_CHUNK);
+    if (!c) return NULL;
+    c->kind = HAK_CHUNK_SLABS;
+    c->free_units = ALL_UNITS;
+    for (unsigned u = 0; u < HAK_NSLAB; u++) {
+        c->slab[u].stride = HAK_ALIGN;   /* never 0: the classifier divides by it */
+        c->slab[u].head = (uint8_t)u;
+    }
+    /* ASan: all of the chunk but its descriptor is off limits until carved */
+    HAK_POISON((char *)c + HAK_SLAB, HAK_CHUNK - HAK_SLAB);
+    c->next = chunks;
+    chunks = c;
+    cmap_set((uintptr_t)c, HAK_CHUNK, c);
+    return c;
+}
+
+hak_slab_t *slab_new(unsigned cls)
+{
+    unsigned k = span_units(cls);
+    hak_lock();
+    hak_chunk_t *c;
+    unsigned u = 0;
+    for (c = chunks; c; c = c->next)
+        if ((u = find_run(c->free_units, k)) != 0) break;
+    if (!c) {
+        c = chunk_new();
+        if (!c) { hak_unlock(); return NULL; }
+        u = 1;
+    }
+    uint32_t bits = (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
+    c->free_units &= ~bits;
+    committed += (uint64_t)k * HAK_SLAB;
+    if (committed > peak) peak = committed;
+    hak_unlock();
+
+    hak_slab_t *s = &c->slab[u];
+    uint32_t stride = hak_class_stride[cls];
+    uint32_t first = u * HAK_SLAB + HAK_FIRST;
+    uint32_t cap = (k * HAK_SLAB - HAK_FIRST) / stride;
+    uintptr_t start = (uintptr_t)c + first;
+    uint64_t key = hak_key(start);
+    /* grid fields first, kind last (released): a racing classifier of a
+     * stale pointer sees either UNUSED or a complete grid */
+    for (unsigned i = u; i < u + k; i++) {
+        hak_slab_t *x = &c->slab[i];
+        x->first = first;
+        x->end = first;              /* nothing carved yet: nothing on the grid */
+        x->stride = stride;
+        x->cookie = (uint8_t)(1u + key % 253u);
+        x->cls = (uint8_t)cls;
+        x->head = (uint8_t)u;
+    }
+    s->nunits = (uint8_t)k;
+    s->where = HAK_IN_NONE;
+    atomic_store_explicit(&s->full, 0, memory_order_relaxed);
+    s->used = 0;
+    s->capacity = cap;
+    s->bumped = 0;
+    s->free = NULL;
+    s->start = start;
+    s->span = (uintptr_t)cap * stride;
+    s->key = (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u;
+    atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    s->next = s->prev = NULL;
+    uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
+    for (unsigned i = u; i < u + k; i++)
+        __atomic_store_n(&c->slab[i].kind, kind, __ATOMIC_RELEASE);
+    return s;
+}
+
+static void purge_locked(void)
+{
+    for (hak_chunk_t *c = chunks; c; c = c->next) {
+        uint32_t dirty = c->free_units & c->dirty_units;
+        c->dirty_units = 0;
+        unsigned u = 1;
+        while (u < HAK_NSLAB) {
+            if (!((dirty >> u) & 1u)) { u++; continue; }
+            unsigned v = u;
+            while (v < HAK_NSLAB && ((dirty >> v) & 1u)) v++;
+            os_purge((char *)c + (size_t)u * HAK_SLAB, (size_t)(v - u) * HAK_SLAB);
+            u = v;
+        }
+    }
+    dirty_bytes = 0;
+}
+
+void slab_release(hak_slab_t *s)
+{
+    hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
+    unsigned u = s->head, k = s->nunits;
+    for (unsigned i = u; i < u + k; i++)
+        __atomic_store_n(&c->slab[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
+    HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
+    if (hak_tools) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
+    hak_lock();
+    c->free_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
+    c->dirty_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
+    committed -= (uint64_t)k * HAK_SLAB;
+    dirty_bytes += (size_t)k * HAK_SLAB;
+    if (dirty_bytes > hak_opt.purge_bytes) purge_locked();
+    hak_unlock();
+}
+
+void slab_abandon(hak_slab_t *s)
+{
+    hak_lock();
+    s->where = HAK_IN_ABANDONED;
+    s->prev = NULL;
+    s->next = abandoned[s->cls];
+    if (s->next) s->next->prev = s;
+    abandoned[s->cls] = s;
+    hak_unlock();
+}
+
+hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h)
+{
+    if (__atomic_load_n(&abandoned[cls], __ATOMIC_RELAXED) == NULL) return NULL;
+    hak_lock();
+    hak_slab_t *s = abandoned[cls];
+    if (s) {
+        abandoned[cls] = s->next;
+        if (s->next) s->next->prev = NULL;
+        s->next = s->prev = NULL;
+        s->where = HAK_IN_NONE;
+        atomic_store_explicit(&s->owner, h, memory_order_release);
+    }
+    hak_unlock();
+    return s;
+}
+
+/* Return memory: abandoned slabs whose blocks all came back are released,
+ * then every dirty free unit is purged. */
+int slab_purge(bool all)
+{
+    hak_lock();
+    size_t before = dirty_bytes;
+    hak_slab_t *empty = NULL;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        hak_slab_t *s = abandoned[c];
+        while (s) {
+            hak_slab_t *nx = s->next;
+            /* no owner: under the lock we may drain its remote list */
+            uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+            if (r) {
+                hak_free_t *b = (hak_free_t *)r, *first = b;
+                uint32_t n = 1;
+                hak_san_internal(b, sizeof *b);
+                for (hak_free_t *x; (x = (hak_free_t *)(b->next_enc ^ s->key ^ (uintptr_t)b)) != NULL; n++) {
+                    if ((uintptr_t)x - s->start >= s->span || n > s->capacity) hak_fatal("corrupted remote free list", b);
+                    b = x;
+                    hak_san_internal(b, sizeof *b);
+                }
+                b->next_enc = (uintptr_t)s->free ^ s->key ^ (uintptr_t)b;
+                s->free = first;
+                s->used -= n;
+            }
+            if (s->used == 0) {
+                if (s->prev) s->prev->next = s->next; else abandoned[c] = s->next;
+                if (s->next) s->next->prev = s->prev;
+                s->next = empty;
+                empty = s;
+            }
+            s = nx;
+        }
+    }
+    hak_unlock();
+    while (empty) { hak_slab_t *nx = empty->next; empty->next = NULL; slab_release(empty); empty = nx; }
+    hak_lock();
+    int released = dirty_bytes > 0 || before > 0;
+    if (all || dirty_bytes > hak_opt.purge_bytes) purge_locked();
+    hak_unlock();
+    return released;
+}
+
+void slab_stats(uint64_t *cm, uint64_t *pk)
+{
+    hak_lock();
+    *cm = committed;
+    *pk = peak;
+    hak_unlock();
+}
+
+void slab_atfork_child(void)
+{
+    /* nothing to repair: the lock is reinitialised by init.c */
+}
+
+/* Invariants of every slab chunk (used by tests and fuzzers). */
+int slab_check_all(void)
+{
+    int bad = 0;
+    hak_lock();
+    for (hak_chunk_t *c = chunks; c && !bad; c = c->next) {
+        if (c->kind != HAK_CHUNK_SLABS || (c->free_units & 1u)) bad = -1;
+        if (atomic_load(&hak_cmap[(uintptr_t)c / HAK_CHUNK]) != c) bad = -2;
+        for (unsigned u = 1; u < HAK_NSLAB && !bad; u++) {
+            hak_slab_t *x = &c->slab[u];
+            int isfree = (c->free_units >> u) & 1u;
+            if (isfree != (x->kind == HAK_SLAB_UNUSED)) { bad = -3; break; }
+            if (isfree || x->head != u) continue;
+            hak_slab_t *s = x;
+            if (s->nunits == 0 || u + s->nunits > HAK_NSLAB) { bad = -4; break; }
+            if (s->bumped > s->capacity || s->used > s->bumped) { bad = -5; break; }
+            if (s->end != s->first + s->bumped * s->stride) { bad = -6; break; }
+            if (s->stride != hak_class_stride[s->cls]) { bad = -7; break; }
+            for (unsigned i = u + 1; i < u + s->nunits; i++)
+                if (c->slab[i].head != u || c->slab[i].end != s->end || c->slab[i].stride != s->stride) bad = -8;
+        }
+    }
+    hak_unlock();
+    return bad;
+}

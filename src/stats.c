@@ -1,0 +1,91 @@
+/* stats.c: counters and the HAKMEM_STATS=1 summary. */
+#include <string.h>
+#include "heap.h"
+#include "os.h"
+
+_Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
+
+struct sum { uint64_t alloc[HAK_NCLASS], freed[HAK_NCLASS]; };
+
+static void add_heap(hak_heap_t *h, void *arg)
+{
+    struct sum *s = arg;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        s->alloc[c] += __atomic_load_n(&h->nalloc[c], __ATOMIC_RELAXED);
+        s->freed[c] += __atomic_load_n(&h->nfree[c], __ATOMIC_RELAXED);
+    }
+}
+
+void hak_get_stats(hak_stats *out)
+{
+    hak_init();
+    struct sum s;
+    memset(&s, 0, sizeof s);
+    memset(out, 0, sizeof *out);
+    heap_foreach(add_heap, &s);
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        uint64_t live = s.alloc[c] >= s.freed[c] ? s.alloc[c] - s.freed[c] : 0;
+        out->live_blocks += live;
+        out->live_bytes += live * hak_class_usable(c);
+        if (hak_class_is_tiny(c)) out->tiny_allocs += s.alloc[c];
+        else out->mid_allocs += s.alloc[c];
+        out->frees += s.freed[c];
+    }
+    uint64_t hb, hk, ha, cm, pk;
+    huge_stats(&hb, &hk, &ha);
+    slab_stats(&cm, &pk);
+    out->live_bytes += hb;
+    out->live_blocks += hk;
+    out->huge_allocs = ha;
+    out->frees += ha - hk;
+    out->committed = cm + hb;
+    out->peak_committed = pk + hb;   /* slab peak; huge counted as live now */
+    for (int i = 0; i < HAK_FREE_NSTATUS; i++)
+        out->rejected[i] = atomic_load_explicit(&hak_rejected[i], memory_order_relaxed);
+}
+
+/* decimal without stdio */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_s(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+void hak_print_stats(int fd)
+{
+    hak_stats st;
+    hak_get_stats(&st);
+    char buf[512], *p = buf;
+    p = put_s(p, "hakmem: live ");      p = put_u64(p, st.live_bytes);
+    p = put_s(p, " B in ");             p = put_u64(p, st.live_blocks);
+    p = put_s(p, " blocks, committed "); p = put_u64(p, st.committed);
+    p = put_s(p, " B, peak ");          p = put_u64(p, st.peak_committed);
+    p = put_s(p, " B; allocs tiny ");   p = put_u64(p, st.tiny_allocs);
+    p = put_s(p, " mid ");              p = put_u64(p, st.mid_allocs);
+    p = put_s(p, " huge ");             p = put_u64(p, st.huge_allocs);
+    p = put_s(p, "; frees ");           p = put_u64(p, st.frees);
+    p = put_s(p, "; rejected");
+    for (int i = HAK_FREE_FOREIGN; i < HAK_FREE_NSTATUS; i++) {
+        p = put_s(p, " ");
+        p = put_s(p, hak_free_status_name((hak_free_status)i));
+        p = put_s(p, "=");
+        p = put_u64(p, st.rejected[i]);
+    }
+    p = put_s(p, "\n");
+    os_write(fd, buf, (size_t)(p - buf));
+}
+
+__attribute__((destructor)) static void stats_at_exit(void)
+{
+    if (hak_opt.stats && atomic_load(&hak_ready)) hak_print_stats(2);
+}

@@ -1,0 +1,99 @@
+/* types.h: every struct of hakmem, with its invariants.
+ *
+ * Address arithmetic (DESIGN.md 2-3):
+ *   chunk base  = a - a % HAK_CHUNK        (a slab chunk: its hak_chunk_t is there)
+ *   unit        = (a % HAK_CHUNK) / HAK_SLAB
+ *   user pointers of a slab: chunk base + first + i * stride, 0 <= i < capacity,
+ *   so  first <= a % HAK_CHUNK < end  and  (a % HAK_CHUNK - first) % stride == 0.
+ * A huge block has a chunk-aligned mapping of its own whose first bytes hold
+ * its hak_chunk_t; the chunk map points every chunk it covers at that base. */
+#ifndef HAK_TYPES_H
+#define HAK_TYPES_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "layout.h"
+#include "size_class.h"
+
+/* The first word of a free slot (at the user pointer): the encoded link. */
+typedef struct hak_free {
+    uintptr_t next_enc;        /* (next ^ key ^ address of this slot), see freelist.h */
+} hak_free_t;
+
+enum hak_slab_kind { HAK_SLAB_UNUSED = 0, HAK_SLAB_TINY = 1, HAK_SLAB_MID = 2 };
+enum hak_chunk_kind { HAK_CHUNK_SLABS = 1, HAK_CHUNK_HUGE = 2 };
+enum hak_slab_where { HAK_IN_NONE = 0, HAK_IN_AVAIL, HAK_IN_FULL, HAK_IN_ABANDONED };
+
+struct hak_heap;
+
+/* Descriptor of one slab unit.  A slab spans nunits units; the grid fields
+ * are copied into each of them so that the classifier reads only the unit
+ * the pointer falls in.  The state fields are meaningful in the head unit
+ * only.  Invariants (head unit, kind != UNUSED):
+ *   used + length(free) + length(remote) == bumped <= capacity
+ *   end == first + capacity * stride,  end <= (head + nunits) * HAK_SLAB
+ * Fast path touches: free, used, key, start, span, cookie (malloc) and
+ * kind, first, end, stride, cookie, head, owner (free). */
+typedef struct hak_slab {
+    uint32_t first;            /* chunk offset of the first user pointer */
+    uint32_t end;              /* chunk offset past the last user pointer */
+    uint32_t stride;           /* distance between user pointers (class stride) */
+    uint8_t  kind;             /* enum hak_slab_kind; UNUSED for free units and unit 0 */
+    uint8_t  cookie;           /* tiny tag cookie, 1..253 */
+    uint8_t  cls;              /* size class */
+    uint8_t  head;             /* unit index of the span's head descriptor */
+    /* ---- head unit only ---- */
+    uint8_t  nunits;           /* span length in units */
+    uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
+    _Atomic uint8_t full;      /* owner parked it as full: a remote free must flag the owner */
+    uint8_t  pad_;
+    uint32_t used;             /* blocks out of the local list (live, or in a remote list) */
+    uint32_t capacity;         /* blocks in the span */
+    uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
+    hak_free_t *free;          /* local free list, touched by the owner only */
+    uintptr_t start;           /* address of user pointer 0 */
+    uintptr_t span;            /* capacity * stride: free-list links must stay in [start, start+span) */
+    uintptr_t key;             /* free-list encoding key, from the process secret */
+    _Atomic(uintptr_t) remote; /* remote-free list head (encoded links, same key) */
+    _Atomic(struct hak_heap *) owner;  /* owning heap, NULL when abandoned */
+    struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
+} hak_slab_t;
+
+/* Chunk descriptor, at the base of every chunk (slab chunks) or of every huge
+ * mapping.  Huge fields are used only when kind == HAK_CHUNK_HUGE. */
+typedef struct hak_chunk {
+    uint32_t kind;             /* enum hak_chunk_kind */
+    uint32_t free_units;       /* bit u set: unit u is free (slab chunks, under the global lock) */
+    uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
+    uintptr_t huge_user;       /* huge: the user pointer */
+    uint64_t huge_check;       /* huge: hak_key(huge_user) ^ state */
+    size_t   huge_size;        /* huge: usable bytes from huge_user to the end of the mapping */
+    size_t   map_len;          /* huge: mapping length from the base */
+    struct hak_chunk *next;    /* slab chunks: list of all of them */
+    hak_slab_t slab[HAK_NSLAB];
+} hak_chunk_t;
+
+/* Per-thread heap.  avail[c] is never NULL: an empty class points at the
+ * shared sentinel slab whose free list is empty, so the malloc fast path
+ * needs no NULL test.  Only the owning thread touches a heap, except
+ * remote_full, which remote freers set. */
+typedef struct hak_heap {
+    hak_slab_t *avail[HAK_NCLASS];   /* head of the list of slabs that may have free blocks */
+    hak_slab_t *fullq[HAK_NCLASS];   /* slabs with no free block at the time they were parked */
+    uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written */
+    uint64_t nfree[HAK_NCLASS];      /* frees executed by this thread (of any owner's blocks) */
+    _Atomic int remote_full;         /* a remote free hit one of our full slabs */
+    int      state;                  /* HAK_HEAP_LIVE / FREE (reusable) / ORPHAN (after fork) */
+    struct hak_heap *next_all;       /* global list of heaps (under the global lock) */
+} hak_heap_t;
+
+enum { HAK_HEAP_LIVE = 1, HAK_HEAP_FREE = 2, HAK_HEAP_ORPHAN = 3 };
+
+/* What the classifier found, for the free that follows. */
+typedef struct hak_where {
+    hak_chunk_t *chunk;
+    hak_slab_t  *unit;         /* the unit descriptor the pointer falls in (slab chunks) */
+    unsigned char *user;       /* the real user pointer (differs from p for an aligned alias) */
+} hak_where_t;
+#endif
