@@ -46,3 +46,4 @@ clean:
 -include bench/bench.mk
 -include fuzz/fuzz.mk
 -include proofs/proofs.mk
+-include ci/sanitizers.mk

@@ -272,6 +272,16 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
 
 void heap_free_remote(hak_slab_t *s, unsigned char *p)
 {
+    hak_heap_t *me = hak_tl_heap;
+    /* A slab whose owner died is claimed by the first thread that frees into
+     * it: later frees are local, and the slab can go back once empty. */
+    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && me != &hak_empty_heap &&
+        slab_claim(s, me)) {
+        collect_remote(s);
+        avail_push(me, s);
+        heap_free(s, p);
+        return;
+    }
     /* claim the slot atomically: of two racing frees only one wins */
     if (s->kind == HAK_SLAB_TINY) {
         uint8_t want = hak_tag_encode(s->cookie, HAK_ST_ALLOC);
@@ -299,8 +309,8 @@ void heap_free_remote(hak_slab_t *s, unsigned char *p)
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)b,
                                                     memory_order_seq_cst, memory_order_relaxed));
     hak_san_internal_done(b, sizeof *b);
-    hak_heap_t *me = hak_tl_heap;
     if (me != &hak_empty_heap) me->nfree[s->cls]++;
+    else atomic_fetch_add_explicit(&hak_heapless_frees[s->cls], 1, memory_order_relaxed);
     if (atomic_load_explicit(&s->full, memory_order_seq_cst)) {
         hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (o) atomic_store_explicit(&o->remote_full, 1, memory_order_release);

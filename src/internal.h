@@ -45,6 +45,7 @@ hak_slab_t *slab_new(unsigned cls);                 /* fresh span for class cls,
 void slab_release(hak_slab_t *s);                    /* give a span back to its chunk */
 hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h); /* take an abandoned slab of cls */
 void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died */
+bool slab_claim(hak_slab_t *s, hak_heap_t *h);       /* take over one abandoned slab */
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
 void slab_stats(uint64_t *committed, uint64_t *peak);
 int  slab_check_all(void);
@@ -76,4 +77,5 @@ void hak_free_named(void *p, const char *fn);
 
 /* ---- stats.c ---- */
 extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
+extern _Atomic uint64_t hak_heapless_frees[HAK_NCLASS];   /* remote frees by threads without a heap */
 #endif

@@ -179,6 +179,23 @@ hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h)
     return s;
 }
 
+/* Take over abandoned slab s for heap h, unless someone else already did. */
+bool slab_claim(hak_slab_t *s, hak_heap_t *h)
+{
+    bool ok = false;
+    hak_lock();
+    if (s->where == HAK_IN_ABANDONED && atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL) {
+        if (s->prev) s->prev->next = s->next; else abandoned[s->cls] = s->next;
+        if (s->next) s->next->prev = s->prev;
+        s->next = s->prev = NULL;
+        s->where = HAK_IN_NONE;
+        atomic_store_explicit(&s->owner, h, memory_order_release);
+        ok = true;
+    }
+    hak_unlock();
+    return ok;
+}
+
 /* Return memory: abandoned slabs whose blocks all came back are released,
  * then every dirty free unit is purged. */
 int slab_purge(bool all)

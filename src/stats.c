@@ -4,6 +4,7 @@
 #include "os.h"
 
 _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
+_Atomic uint64_t hak_heapless_frees[HAK_NCLASS];
 
 struct sum { uint64_t alloc[HAK_NCLASS], freed[HAK_NCLASS]; };
 
@@ -23,6 +24,8 @@ void hak_get_stats(hak_stats *out)
     memset(&s, 0, sizeof s);
     memset(out, 0, sizeof *out);
     heap_foreach(add_heap, &s);
+    for (unsigned c = 0; c < HAK_NCLASS; c++)
+        s.freed[c] += atomic_load_explicit(&hak_heapless_frees[c], memory_order_relaxed);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         uint64_t live = s.alloc[c] >= s.freed[c] ? s.alloc[c] - s.freed[c] : 0;
         out->live_blocks += live;

@@ -55,8 +55,9 @@ typedef struct hak_slab {
     uintptr_t start;           /* address of user pointer 0 */
     uintptr_t span;            /* capacity * stride: free-list links must stay in [start, start+span) */
     uintptr_t key;             /* free-list encoding key, from the process secret */
-    _Atomic(uintptr_t) remote; /* remote-free list head (encoded links, same key) */
-    _Atomic(struct hak_heap *) owner;  /* owning heap, NULL when abandoned */
+    _Atomic uintptr_t remote;  /* remote-free list head (encoded links, same key) */
+    struct hak_heap *_Atomic owner;    /* owning heap, NULL when abandoned; spelled without _Atomic(T),
+                                          which Frama-C 25 cannot parse */
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } hak_slab_t;
 
