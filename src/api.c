@@ -15,21 +15,25 @@ const char *hak_version(void)
     return STR(HAKMEM_VERSION_MAJOR) "." STR(HAKMEM_VERSION_MINOR) "." STR(HAKMEM_VERSION_PATCH);
 }
 
-void *hak_malloc(size_t n)
+__attribute__((noinline)) static void *malloc_big(size_t n)
 {
-    if (likely(n <= HAK_TINY_MAXREQ)) {
-        unsigned c = hak_tiny_class(n);
-        void *p = heap_pop(c);
-        if (likely(p != NULL)) return p;
-        return heap_alloc_slow(n);
-    }
     if (n <= HAK_MID_MAXREQ) {
-        void *p = heap_pop(hak_mid_class(n));
+        void *p = heap_pop(hak_mid_class(n), 0);
         if (likely(p != NULL)) return p;
         return heap_alloc_slow(n);
     }
     hak_init();
     return huge_alloc(n, 0);
+}
+
+void *hak_malloc(size_t n)
+{
+    if (likely(n <= HAK_TINY_MAXREQ)) {
+        void *p = heap_pop(hak_tiny_class(n), 1);
+        if (likely(p != NULL)) return p;
+        return heap_alloc_slow(n);
+    }
+    return malloc_big(n);
 }
 
 /* usable bytes behind a pointer the classifier found live */
@@ -162,7 +166,7 @@ void hak_free_aligned_sized(void *p, size_t alignment, size_t size)
 int hak_trim(void)
 {
     hak_init();
-    heap_collect_all(hak_tl_heap);
+    heap_collect_all(hak_tl_own);
     return slab_purge(true);
 }
 

@@ -68,7 +68,7 @@ HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
 
 /* Free what the classifier found live.  p is the pointer the user passed
  * (an aligned alias when it differs from w->user). */
-void hak_free_found(hak_where_t *w, void *p)
+__attribute__((always_inline)) inline void hak_free_found(hak_where_t *w, void *p)
 {
     hak_chunk_t *c = w->chunk;
     if (c->kind == HAK_CHUNK_HUGE) { huge_free(c); return; }
@@ -110,7 +110,8 @@ hak_free_status hak_free_checked(void *p)
     return st;
 }
 
-void hak_free_named(void *p, const char *fn)
+/* flatten: the classifier and the local free inline into this one body */
+__attribute__((flatten)) void hak_free_named(void *p, const char *fn)
 {
     hak_where_t w;
     hak_free_status st = hak_classify(p, &w);
@@ -122,7 +123,7 @@ void hak_free_named(void *p, const char *fn)
     hak_report(refine(st, p), p, fn);
 }
 
-void hak_free(void *p)
+__attribute__((flatten)) void hak_free(void *p)
 {
     hak_free_named(p, "free");
 }

@@ -5,7 +5,8 @@
 #include "heap.h"
 #include "os.h"
 
-__thread hak_heap_t *hak_tl_heap = &hak_empty_heap;
+__thread hak_heap_t *hak_tl_heap = &hak_empty_heap;   /* fast-path heap (heap.h) */
+__thread hak_heap_t *hak_tl_own = &hak_empty_heap;    /* the thread's real heap */
 
 /* The sentinel: its free list is empty, so heap_pop() on it falls through. */
 hak_slab_t hak_empty_slab;
@@ -99,7 +100,7 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
         unsigned char *p = base + (size_t)i * s->stride;
         hak_san_internal(p - (s->kind == HAK_SLAB_TINY ? 1 : HAK_MID_HDR),
                          (s->kind == HAK_SLAB_TINY ? 1 : HAK_MID_HDR) + sizeof(hak_free_t));
-        slot_mark(s, p, HAK_ST_FREE);
+        slot_mark(s, p, HAK_ST_FREE, s->kind == HAK_SLAB_TINY);
         hak_fl_push(&next, (hak_free_t *)(void *)p, s->key);
         hak_san_internal_done(p, sizeof(hak_free_t));
     }
@@ -195,7 +196,8 @@ static hak_heap_t *heap_create(void)
     }
     hak_unlock();
     if (!h) return NULL;
-    hak_tl_heap = h;
+    hak_tl_own = h;
+    if (!HAK_TOOLS_ON) hak_tl_heap = h;   /* tool mode: fast paths stay on the sentinel */
     if (heap_key_ok == 1) pthread_setspecific(heap_key, h);
     return h;
 }
@@ -223,7 +225,7 @@ static void *meta_alloc(size_t n)
 void *heap_alloc_slow(size_t n)
 {
     unsigned c = hak_size_class(n);
-    hak_heap_t *h = hak_tl_heap;
+    hak_heap_t *h = hak_tl_own;
     if (h == &hak_empty_heap) {
         h = heap_create();
         if (!h) { errno = ENOMEM; return NULL; }
@@ -234,8 +236,10 @@ void *heap_alloc_slow(size_t n)
             if (refill(s)) {
                 /* make s the head so the fast path finds it */
                 if (h->avail[c] != s) { avail_remove(h, s); avail_push(h, s); }
-                void *p = heap_pop(c);
-                if (p) return p;
+                if (HAK_TOOLS_ON)
+                    return heap_pop_body(h, s, s->free, c, hak_class_is_tiny(c), 1);
+                return hak_class_is_tiny(c) ? heap_pop_body(h, s, s->free, c, 1, 0)
+                                            : heap_pop_body(h, s, s->free, c, 0, 0);
             }
             hak_slab_t *nx = s->next ? s->next : &hak_empty_slab;
             park_full(h, s);
@@ -270,16 +274,29 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (s->where == HAK_IN_FULL) unpark(h, s);
 }
 
-void heap_free_remote(hak_slab_t *s, unsigned char *p)
+static void heap_free_remote(hak_slab_t *s, unsigned char *p);
+
+/* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
+void heap_free_other(hak_slab_t *s, unsigned char *p)
 {
-    hak_heap_t *me = hak_tl_heap;
+    hak_heap_t *me = hak_tl_own;
+    if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
+        heap_free_body(me, s, p, 1);
+        return;
+    }
+    heap_free_remote(s, p);
+}
+
+static void heap_free_remote(hak_slab_t *s, unsigned char *p)
+{
+    hak_heap_t *me = hak_tl_own;
     /* A slab whose owner died is claimed by the first thread that frees into
      * it: later frees are local, and the slab can go back once empty. */
     if (atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && me != &hak_empty_heap &&
         slab_claim(s, me)) {
         collect_remote(s);
         avail_push(me, s);
-        heap_free(s, p);
+        heap_free_body(me, s, p, HAK_TOOLS_ON);
         return;
     }
     /* claim the slot atomically: of two racing frees only one wins */
@@ -349,6 +366,7 @@ void heap_thread_exit(void *arg)
     if (!h || h == &hak_empty_heap) return;
     heap_retire(h);
     hak_tl_heap = &hak_empty_heap;
+    hak_tl_own = &hak_empty_heap;
     hak_lock();
     h->state = HAK_HEAP_FREE;   /* counters stay: the stats sum over all heaps */
     hak_unlock();
@@ -383,5 +401,5 @@ void heap_foreach(void (*fn)(hak_heap_t *, void *), void *arg)
 void heap_atfork_child(void)
 {
     for (hak_heap_t *h = heaps; h; h = h->next_all)
-        if (h != hak_tl_heap && h->state == HAK_HEAP_LIVE) h->state = HAK_HEAP_ORPHAN;
+        if (h != hak_tl_own && h->state == HAK_HEAP_LIVE) h->state = HAK_HEAP_ORPHAN;
 }

@@ -29,6 +29,16 @@ static void atfork_child(void)
     slab_atfork_child();
 }
 
+/* Client requests only matter to Memcheck; under callgrind or cachegrind
+ * they would just add instructions to what is being measured.  Only
+ * Memcheck answers GET_VBITS (other tools return the default 0). */
+static int tools_wanted(void)
+{
+    if (!RUNNING_ON_VALGRIND) return 0;
+    unsigned char probe = 0, vbits = 0;
+    return VALGRIND_GET_VBITS(&probe, &vbits, 1) == 1;
+}
+
 void hak_init_slow(void)
 {
     pthread_mutex_lock(&init_lock);
@@ -43,7 +53,7 @@ void hak_init_slow(void)
     }
     os_random(&hak_secret, sizeof hak_secret);
     hak_secret |= 1u;
-    hak_tools = RUNNING_ON_VALGRIND ? 1 : 0;
+    hak_tools = tools_wanted();
     env_init();
     if (cmap_init() != 0) {
         static const char m[] = "hakmem: cannot reserve the chunk map\n";

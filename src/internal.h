@@ -52,7 +52,7 @@ int  slab_check_all(void);
 void slab_atfork_child(void);
 
 /* ---- heap.c ---- */
-extern __thread hak_heap_t *hak_tl_heap;
+extern __thread hak_heap_t *hak_tl_heap;   /* see heap.h */
 extern hak_heap_t hak_empty_heap;
 extern hak_slab_t hak_empty_slab;
 void *heap_alloc_slow(size_t n);
@@ -72,7 +72,7 @@ void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs)
 /* ---- free_dispatch.c ---- */
 void hak_report(hak_free_status st, const void *p, const char *fn);
 void hak_fatal(const char *msg, const void *p);
-void hak_free_found(hak_where_t *w, void *p);
+void hak_free_found(hak_where_t *w, void *p);   /* inline in free_dispatch.c, extern elsewhere */
 void hak_free_named(void *p, const char *fn);
 
 /* ---- stats.c ---- */

@@ -21,7 +21,15 @@
 #define HAK_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-extern int hak_tools;   /* 1 under Valgrind (init.c) */
+extern int hak_tools;   /* 1 under Valgrind's Memcheck (init.c) */
+
+/* Fast paths test this once and take a separate, hooked copy of their body
+ * when it is true; in an ASan build it is constant 1. */
+#if defined(HAK_ASAN) && HAK_ASAN
+#define HAK_TOOLS_ON 1
+#else
+#define HAK_TOOLS_ON __builtin_expect(hak_tools, 0)
+#endif
 
 /* a block of usable bytes at p is handed to the user */
 static inline void hak_san_alloc(void *p, size_t usable, int zeroed)
