@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 HAK_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden \
-             -fno-strict-aliasing -ftls-model=initial-exec -pthread -Iinclude -Isrc
+             -fno-strict-aliasing -fno-semantic-interposition -ftls-model=initial-exec -pthread -Iinclude -Isrc
 LDLIBS_HAK = -pthread
 
 BUILD   ?= build
@@ -25,7 +25,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	$(CC) $(CFLAGS) $(HAK_CFLAGS) -c $< -o $@
 
 $(BUILD)/libhakmem.so: $(OBJS)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,now -o $@ $^ $(LDLIBS_HAK)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,now -Wl,-Bsymbolic-functions -o $@ $^ $(LDLIBS_HAK)
 	ln -sf libhakmem.so $(BUILD)/$(SONAME)
 
 $(BUILD)/libhakmem.a: $(OBJS)

@@ -43,7 +43,8 @@ static inline hak_mid_hdr_t hak_hdr_read(const unsigned char *p)
 
 /* Foreign pointer: which page(s) would a header read touch?  Probe them
  * page-aligned; a pointer below 16 has no bytes in front of it at all. */
-static inline hak_free_status hak_classify_foreign(uintptr_t a)
+/* cold and out of line: keeps the owned-pointer path free of calls */
+__attribute__((noinline, cold)) static hak_free_status hak_classify_foreign(uintptr_t a)
 {
     if (a < HAK_MID_HDR) return HAK_FREE_UNMAPPED;
     uintptr_t lo = a - HAK_MID_HDR;
@@ -55,10 +56,10 @@ static inline hak_free_status hak_classify_foreign(uintptr_t a)
 }
 
 /* State of the block whose user pointer is on the grid of unit u. */
-static inline hak_free_status hak_block_state(const hak_slab_t *u, const unsigned char *p, uintptr_t a)
+static inline hak_free_status hak_block_state(const hak_unit_t *u, const unsigned char *p, uintptr_t a)
 {
     unsigned st;
-    if (u->kind == HAK_SLAB_TINY) {
+    if (likely(u->kind == HAK_SLAB_TINY)) {
         st = hak_tag_state(p[-1], u->cookie);
     } else {
         hak_mid_hdr_t h = hak_hdr_read(p);
@@ -74,7 +75,7 @@ static inline hak_free_status hak_block_state(const hak_slab_t *u, const unsigne
 /* An off-grid pointer may be an over-aligned pointer handed out by
  * hak_aligned_alloc: a keyed alias header in front of it names the real
  * block.  Anything else off the grid is INVALID. */
-static inline hak_free_status hak_classify_alias(hak_chunk_t *c, const hak_slab_t *u,
+static inline hak_free_status hak_classify_alias(hak_chunk_t *c, const hak_unit_t *u,
                                                  const unsigned char *p, uintptr_t a, uintptr_t off,
                                                  hak_where_t *w)
 {
@@ -85,7 +86,7 @@ static inline hak_free_status hak_classify_alias(hak_chunk_t *c, const hak_slab_
     if (st != HAK_ST_ALLOC && st != HAK_ST_FREE) return HAK_FREE_INVALID;
     if (h.aux < HAK_MID_HDR || h.aux > off - u->first) return HAK_FREE_INVALID;
     uintptr_t roff = off - h.aux;
-    const hak_slab_t *ru = &c->slab[roff / HAK_SLAB];
+    const hak_unit_t *ru = &c->unit[roff / HAK_SLAB];
     if (ru->kind == HAK_SLAB_UNUSED || ru->head != u->head ||
         !hak_on_grid(roff, ru->first, ru->end, ru->stride))
         return HAK_FREE_INVALID;
@@ -114,7 +115,7 @@ static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *
         return st == HAK_ST_FREE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
     }
     uintptr_t off = a % HAK_CHUNK;
-    hak_slab_t *u = &c->slab[off / HAK_SLAB];
+    hak_unit_t *u = &c->unit[off / HAK_SLAB];
     w->unit = u;
     if (u->kind == HAK_SLAB_UNUSED) return HAK_FREE_INVALID;
     if (unlikely(!hak_on_grid(off, u->first, u->end, u->stride)))

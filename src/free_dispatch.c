@@ -110,17 +110,36 @@ hak_free_status hak_free_checked(void *p)
     return st;
 }
 
-/* flatten: the classifier and the local free inline into this one body */
-__attribute__((flatten)) void hak_free_named(void *p, const char *fn)
+/* The rare outcomes of a free: not a live block of the calling thread's
+ * heap.  The classifier's findings come in registers, not through memory. */
+HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, hak_unit_t *unit,
+                               unsigned char *user, const char *fn)
 {
-    hak_where_t w;
-    hak_free_status st = hak_classify(p, &w);
-    if (likely(st == HAK_FREE_OK)) {
+    if (st == HAK_FREE_OK) {
+        hak_where_t w = { chunk, unit, user };
         hak_free_found(&w, p);
         return;
     }
     if (st == HAK_FREE_NULL) return;
     hak_report(refine(st, p), p, fn);
+}
+
+/* The classifier and the local free inline into this one body; everything
+ * else leaves through a tail call. */
+__attribute__((flatten)) void hak_free_named(void *p, const char *fn)
+{
+    hak_where_t w = { NULL, NULL, NULL };
+    hak_free_status st = hak_classify(p, &w);
+    if (likely(st == HAK_FREE_OK) && likely(w.unit != NULL) && likely((unsigned char *)p == w.user)) {
+        hak_slab_t *s = &w.chunk->slab[w.unit->head];
+        hak_heap_t *h = hak_tl_heap;
+        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+            if (likely(w.unit->kind == HAK_SLAB_TINY)) heap_free_body(h, s, p, 1, 0);
+            else heap_free_body(h, s, p, 0, 0);
+            return;
+        }
+    }
+    free_slow(p, st, w.chunk, w.unit, w.user, fn);
 }
 
 __attribute__((flatten)) void hak_free(void *p)

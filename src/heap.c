@@ -108,7 +108,7 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
     s->bumped += n;
     uint32_t end = s->first + s->bumped * s->stride;
     for (unsigned u = s->head; u < (unsigned)s->head + s->nunits; u++)
-        __atomic_store_n(&c->slab[u].end, end, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->unit[u].end, end, __ATOMIC_RELEASE);
     return n;
 }
 
@@ -281,7 +281,7 @@ void heap_free_other(hak_slab_t *s, unsigned char *p)
 {
     hak_heap_t *me = hak_tl_own;
     if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
-        heap_free_body(me, s, p, 1);
+        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
         return;
     }
     heap_free_remote(s, p);
@@ -296,7 +296,7 @@ static void heap_free_remote(hak_slab_t *s, unsigned char *p)
         slab_claim(s, me)) {
         collect_remote(s);
         avail_push(me, s);
-        heap_free_body(me, s, p, HAK_TOOLS_ON);
+        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, HAK_TOOLS_ON);
         return;
     }
     /* claim the slot atomically: of two racing frees only one wins */

@@ -67,10 +67,10 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);
 void heap_free_other(hak_slab_t *s, unsigned char *p);
 
-HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tools)
+HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
 {
     if (tools) hak_san_free(p, slab_usable(s));
-    slot_mark(s, p, HAK_ST_FREE, s->kind == HAK_SLAB_TINY);
+    slot_mark(s, p, HAK_ST_FREE, tiny);
     if (tools) hak_san_internal(p, sizeof(hak_free_t));
     hak_fl_push(&s->free, (hak_free_t *)(void *)p, s->key);
     if (tools) hak_san_internal_done(p, sizeof(hak_free_t));
@@ -86,7 +86,7 @@ HAK_INLINE void heap_free(hak_slab_t *s, unsigned char *p)
 {
     hak_heap_t *h = hak_tl_heap;
     if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-        heap_free_body(h, s, p, 0);
+        heap_free_body(h, s, p, s->kind == HAK_SLAB_TINY, 0);
         return;
     }
     heap_free_other(s, p);

@@ -52,8 +52,8 @@ static hak_chunk_t *chunk_new(void)
     c->kind = HAK_CHUNK_SLABS;
     c->free_units = ALL_UNITS;
     for (unsigned u = 0; u < HAK_NSLAB; u++) {
-        c->slab[u].stride = HAK_ALIGN;   /* never 0: the classifier divides by it */
-        c->slab[u].head = (uint8_t)u;
+        c->unit[u].stride = HAK_ALIGN;   /* never 0: the classifier divides by it */
+        c->unit[u].head = (uint8_t)u;
     }
     /* ASan: all of the chunk but its descriptor is off limits until carved */
     HAK_POISON((char *)c + HAK_SLAB, HAK_CHUNK - HAK_SLAB);
@@ -88,33 +88,40 @@ hak_slab_t *slab_new(unsigned cls)
     uint32_t cap = (k * HAK_SLAB - HAK_FIRST) / stride;
     uintptr_t start = (uintptr_t)c + first;
     uint64_t key = hak_key(start);
+    uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
+    uint8_t cookie = (uint8_t)(1u + key % 253u);
+    s->free = NULL;
+    s->used = 0;
+    s->where = HAK_IN_NONE;
+    s->kind = kind;
+    s->cls = (uint8_t)cls;
+    s->cookie = cookie;
+    s->key = (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u;
+    s->start = start;
+    s->span = (uintptr_t)cap * stride;
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->full, 0, memory_order_relaxed);
+    s->head = (uint8_t)u;
+    s->nunits = (uint8_t)k;
+    s->capacity = cap;
+    s->bumped = 0;
+    s->stride = stride;
+    s->first = first;
+    s->next = s->prev = NULL;
     /* grid fields first, kind last (released): a racing classifier of a
      * stale pointer sees either UNUSED or a complete grid */
     for (unsigned i = u; i < u + k; i++) {
-        hak_slab_t *x = &c->slab[i];
+        hak_unit_t *x = &c->unit[i];
         x->first = first;
         x->end = first;              /* nothing carved yet: nothing on the grid */
         x->stride = stride;
-        x->cookie = (uint8_t)(1u + key % 253u);
+        x->cookie = cookie;
         x->cls = (uint8_t)cls;
         x->head = (uint8_t)u;
     }
-    s->nunits = (uint8_t)k;
-    s->where = HAK_IN_NONE;
-    atomic_store_explicit(&s->full, 0, memory_order_relaxed);
-    s->used = 0;
-    s->capacity = cap;
-    s->bumped = 0;
-    s->free = NULL;
-    s->start = start;
-    s->span = (uintptr_t)cap * stride;
-    s->key = (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u;
-    atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
-    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
-    s->next = s->prev = NULL;
-    uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
     for (unsigned i = u; i < u + k; i++)
-        __atomic_store_n(&c->slab[i].kind, kind, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->unit[i].kind, kind, __ATOMIC_RELEASE);
     return s;
 }
 
@@ -140,7 +147,7 @@ void slab_release(hak_slab_t *s)
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
     for (unsigned i = u; i < u + k; i++)
-        __atomic_store_n(&c->slab[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (hak_tools) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     hak_lock();
@@ -262,17 +269,23 @@ int slab_check_all(void)
         if (c->kind != HAK_CHUNK_SLABS || (c->free_units & 1u)) bad = -1;
         if (atomic_load(&hak_cmap[(uintptr_t)c / HAK_CHUNK]) != c) bad = -2;
         for (unsigned u = 1; u < HAK_NSLAB && !bad; u++) {
-            hak_slab_t *x = &c->slab[u];
+            hak_unit_t *x = &c->unit[u];
             int isfree = (c->free_units >> u) & 1u;
             if (isfree != (x->kind == HAK_SLAB_UNUSED)) { bad = -3; break; }
+            if (x->stride == 0) { bad = -4; break; }
             if (isfree || x->head != u) continue;
-            hak_slab_t *s = x;
-            if (s->nunits == 0 || u + s->nunits > HAK_NSLAB) { bad = -4; break; }
+            hak_slab_t *s = &c->slab[u];
+            if (s->nunits == 0 || u + s->nunits > HAK_NSLAB || s->head != u) { bad = -4; break; }
             if (s->bumped > s->capacity || s->used > s->bumped) { bad = -5; break; }
-            if (s->end != s->first + s->bumped * s->stride) { bad = -6; break; }
-            if (s->stride != hak_class_stride[s->cls]) { bad = -7; break; }
-            for (unsigned i = u + 1; i < u + s->nunits; i++)
-                if (c->slab[i].head != u || c->slab[i].end != s->end || c->slab[i].stride != s->stride) bad = -8;
+            if (x->end != s->first + s->bumped * s->stride || x->first != s->first) { bad = -6; break; }
+            if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
+                x->cookie != s->cookie) { bad = -7; break; }
+            for (unsigned i = u + 1; i < u + s->nunits; i++) {
+                hak_unit_t *y = &c->unit[i];
+                if (y->head != u || y->end != x->end || y->stride != x->stride || y->first != x->first ||
+                    y->kind != x->kind)
+                    bad = -8;
+            }
         }
     }
     hak_unlock();

@@ -27,37 +27,43 @@ enum hak_slab_where { HAK_IN_NONE = 0, HAK_IN_AVAIL, HAK_IN_FULL, HAK_IN_ABANDON
 
 struct hak_heap;
 
-/* Descriptor of one slab unit.  A slab spans nunits units; the grid fields
- * are copied into each of them so that the classifier reads only the unit
- * the pointer falls in.  The state fields are meaningful in the head unit
- * only.  Invariants (head unit, kind != UNUSED):
- *   used + length(free) + length(remote) == bumped <= capacity
- *   end == first + capacity * stride,  end <= (head + nunits) * HAK_SLAB
- * Fast path touches: free, used, key, start, span, cookie (malloc) and
- * kind, first, end, stride, cookie, head, owner (free). */
-typedef struct hak_slab {
+/* Grid of one slab unit: all the classifier reads (16 bytes, so the unit
+ * of a pointer is one shift away).  A slab spans nunits units; its grid is
+ * copied into each of them.  Invariants while kind != UNUSED:
+ *   end == first + bumped * stride of the slab, end <= (head + nunits) * HAK_SLAB
+ *   stride == hak_class_stride[cls] > 0 (stride is never 0, even when UNUSED) */
+typedef struct hak_unit {
     uint32_t first;            /* chunk offset of the first user pointer */
-    uint32_t end;              /* chunk offset past the last user pointer */
+    uint32_t end;              /* chunk offset past the last carved user pointer */
     uint32_t stride;           /* distance between user pointers (class stride) */
     uint8_t  kind;             /* enum hak_slab_kind; UNUSED for free units and unit 0 */
     uint8_t  cookie;           /* tiny tag cookie, 1..253 */
     uint8_t  cls;              /* size class */
-    uint8_t  head;             /* unit index of the span's head descriptor */
-    /* ---- head unit only ---- */
-    uint8_t  nunits;           /* span length in units */
-    uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
-    _Atomic uint8_t full;      /* owner parked it as full: a remote free must flag the owner */
-    uint8_t  pad_;
+    uint8_t  head;             /* unit index of the slab's head (its hak_slab_t) */
+} hak_unit_t;
+
+/* State of one slab, kept at the index of its head unit.  Invariants:
+ *   used + length(free) + length(remote) == bumped <= capacity
+ * Fast path touches: free, used, key, start, span, where (malloc/free), owner (free). */
+typedef struct hak_slab {
+    hak_free_t *free;          /* local free list, touched by the owner only */
     uint32_t used;             /* blocks out of the local list (live, or in a remote list) */
+    uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
+    uint8_t  kind;             /* HAK_SLAB_TINY or HAK_SLAB_MID (copy of the units') */
+    uint8_t  cls;              /* size class */
+    uint8_t  cookie;           /* tiny tag cookie (copy of the units') */
+    uintptr_t key;             /* free-list encoding key, from the process secret */
+    uintptr_t start;           /* address of user pointer 0 */
+    uintptr_t span;            /* capacity * stride: free-list links stay in [start, start+span) */
+    _Atomic(struct hak_heap *) owner;  /* owning heap, NULL when abandoned */
+    _Atomic(uintptr_t) remote; /* remote-free list head (encoded links, same key) */
+    _Atomic uint8_t full;      /* owner parked it as full: a remote free must flag the owner */
+    uint8_t  head;             /* its own unit index */
+    uint8_t  nunits;           /* span length in units */
     uint32_t capacity;         /* blocks in the span */
     uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
-    hak_free_t *free;          /* local free list, touched by the owner only */
-    uintptr_t start;           /* address of user pointer 0 */
-    uintptr_t span;            /* capacity * stride: free-list links must stay in [start, start+span) */
-    uintptr_t key;             /* free-list encoding key, from the process secret */
-    _Atomic uintptr_t remote;  /* remote-free list head (encoded links, same key) */
-    struct hak_heap *_Atomic owner;    /* owning heap, NULL when abandoned; spelled without _Atomic(T),
-                                          which Frama-C 25 cannot parse */
+    uint32_t stride;           /* class stride */
+    uint32_t first;            /* chunk offset of user pointer 0 */
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } hak_slab_t;
 
@@ -72,7 +78,8 @@ typedef struct hak_chunk {
     size_t   huge_size;        /* huge: usable bytes from huge_user to the end of the mapping */
     size_t   map_len;          /* huge: mapping length from the base */
     struct hak_chunk *next;    /* slab chunks: list of all of them */
-    hak_slab_t slab[HAK_NSLAB];
+    hak_unit_t unit[HAK_NSLAB];  /* classifier's view, per unit */
+    hak_slab_t slab[HAK_NSLAB];  /* slab state, at head units only */
 } hak_chunk_t;
 
 /* Per-thread heap.  avail[c] is never NULL: an empty class points at the
@@ -94,7 +101,7 @@ enum { HAK_HEAP_LIVE = 1, HAK_HEAP_FREE = 2, HAK_HEAP_ORPHAN = 3 };
 /* What the classifier found, for the free that follows. */
 typedef struct hak_where {
     hak_chunk_t *chunk;
-    hak_slab_t  *unit;         /* the unit descriptor the pointer falls in (slab chunks) */
+    hak_unit_t  *unit;         /* the unit descriptor the pointer falls in (slab chunks) */
     unsigned char *user;       /* the real user pointer (differs from p for an aligned alias) */
 } hak_where_t;
 #endif
