@@ -38,6 +38,10 @@ $(BUILD)/libhakmem-core.a: $(CORE_OBJS)
 deps:
 	bash ci/deps.sh
 
+# The main job: a real program under LD_PRELOAD with HAKMEM_STATS=1.
+demo: lib
+	BUILD=$(BUILD) bash ci/demo.sh
+
 clean:
 	rm -rf $(BUILD)
 

@@ -33,6 +33,7 @@ void *huge_alloc(size_t n, size_t align)
     c->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
     hak_lock();
     cmap_set((uintptr_t)c, len, c);
+    commit_add_locked((int64_t)len);
     live_bytes += c->huge_size;
     live_blocks++;
     nallocs++;
@@ -49,6 +50,7 @@ void huge_free(hak_chunk_t *c)
     c->huge_check = hak_hdr_check(hak_key(user), HAK_ST_FREE);
     hak_lock();
     cmap_clear((uintptr_t)c, len);
+    commit_add_locked(-(int64_t)len);
     live_bytes -= c->huge_size;
     live_blocks--;
     hak_unlock();
@@ -87,6 +89,7 @@ void *huge_realloc(hak_chunk_t *c, size_t n)
     q->map_len = len;
     q->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
     cmap_set((uintptr_t)q, len, q);
+    commit_add_locked((int64_t)len - (int64_t)old);
     live_bytes += q->huge_size - oldsize;
     hak_unlock();
     if (hak_tools) {

@@ -47,7 +47,8 @@ hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h); /* take an abandoned slab o
 void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died */
 bool slab_claim(hak_slab_t *s, hak_heap_t *h);       /* take over one abandoned slab */
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
-void slab_stats(uint64_t *committed, uint64_t *peak);
+void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
+void commit_add_locked(int64_t n);
 int  slab_check_all(void);
 void slab_atfork_child(void);
 

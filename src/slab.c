@@ -13,7 +13,14 @@
 static hak_chunk_t *chunks;                  /* every slab chunk */
 static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died */
 static size_t dirty_bytes;                   /* released, not yet purged */
-static uint64_t committed, peak;             /* bytes of spans in use */
+static uint64_t committed, peak;             /* bytes of spans and huge mappings in use */
+
+/* Account n bytes more (or fewer) held from the OS; caller holds the lock. */
+void commit_add_locked(int64_t n)
+{
+    committed += (uint64_t)n;
+    if (committed > peak) peak = committed;
+}
 
 #define ALL_UNITS 0xfffffffeu                /* units 1..31 */
 
@@ -78,8 +85,7 @@ hak_slab_t *slab_new(unsigned cls)
     }
     uint32_t bits = (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
     c->free_units &= ~bits;
-    committed += (uint64_t)k * HAK_SLAB;
-    if (committed > peak) peak = committed;
+    commit_add_locked((int64_t)k * HAK_SLAB);
     hak_unlock();
 
     hak_slab_t *s = &c->slab[u];
@@ -153,7 +159,7 @@ void slab_release(hak_slab_t *s)
     hak_lock();
     c->free_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
     c->dirty_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
-    committed -= (uint64_t)k * HAK_SLAB;
+    commit_add_locked(-(int64_t)k * HAK_SLAB);
     dirty_bytes += (size_t)k * HAK_SLAB;
     if (dirty_bytes > hak_opt.purge_bytes) purge_locked();
     hak_unlock();

@@ -41,8 +41,8 @@ void hak_get_stats(hak_stats *out)
     out->live_blocks += hk;
     out->huge_allocs = ha;
     out->frees += ha - hk;
-    out->committed = cm + hb;
-    out->peak_committed = pk + hb;   /* slab peak; huge counted as live now */
+    out->committed = cm;
+    out->peak_committed = pk;
     for (int i = 0; i < HAK_FREE_NSTATUS; i++)
         out->rejected[i] = atomic_load_explicit(&hak_rejected[i], memory_order_relaxed);
 }
