@@ -55,46 +55,88 @@ __attribute__((noinline, cold)) static hak_free_status hak_classify_foreign(uint
     return HAK_FREE_FOREIGN;
 }
 
-/* State of the block whose user pointer is on the grid of unit u. */
-static inline hak_free_status hak_block_state(const hak_unit_t *u, const unsigned char *p, uintptr_t a)
+/* Verdict from a decoded state: ALLOC -> OK, FREE -> DOUBLE, else INVALID. */
+static inline hak_free_status hak_state_verdict(uint64_t st)
 {
-    unsigned st;
-    if (likely(u->kind == HAK_SLAB_TINY)) {
-        st = hak_tag_state(p[-1], u->cookie);
-    } else {
-        hak_mid_hdr_t h = hak_hdr_read(p);
-        if (h.magic != HAK_MID_MAGIC || h.aux != u->cls) return HAK_FREE_INVALID;
-        uint64_t s64 = hak_hdr_state(h.check, hak_key(a));
-        st = s64 <= 2u ? (unsigned)s64 : 0u;
-    }
     if (st == HAK_ST_ALLOC) return HAK_FREE_OK;
     if (st == HAK_ST_FREE) return HAK_FREE_DOUBLE;
     return HAK_FREE_INVALID;
 }
 
+/* Mid block on the grid of u: its header.  Out of line (as are the huge
+ * and alias cases) so the tiny path keeps its registers. */
+__attribute__((noinline)) static hak_free_status hak_mid_state(const hak_unit_t *u, const unsigned char *p,
+                                                               uintptr_t a)
+{
+    hak_mid_hdr_t h = hak_hdr_read(p);
+    if (h.magic != HAK_MID_MAGIC || h.aux != u->cls) return HAK_FREE_INVALID;
+    return hak_state_verdict(hak_hdr_state(h.check, hak_key(a)));
+}
+
+/* State of the block whose user pointer is on the grid of unit u. */
+static inline hak_free_status hak_block_state(const hak_unit_t *u, const unsigned char *p, uintptr_t a)
+{
+    if (likely(u->kind == HAK_SLAB_TINY))
+        return hak_state_verdict(hak_tag_state(p[-1], u->cookie));
+    return hak_mid_state(u, p, a);
+}
+
+/* Result of the alias check: the verdict and, when OK, the real user pointer. */
+typedef struct hak_alias_res {
+    hak_free_status st;
+    uintptr_t real;
+} hak_alias_res_t;
+
 /* An off-grid pointer may be an over-aligned pointer handed out by
  * hak_aligned_alloc: a keyed alias header in front of it names the real
  * block.  Anything else off the grid is INVALID. */
-static inline hak_free_status hak_classify_alias(hak_chunk_t *c, const hak_unit_t *u,
-                                                 const unsigned char *p, uintptr_t a, uintptr_t off,
-                                                 hak_where_t *w)
+__attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_chunk_t *c, const hak_unit_t *u,
+                                                                    const unsigned char *p, uintptr_t a,
+                                                                    uintptr_t off)
 {
-    if (off % HAK_ALIGN != 0 || off < (uintptr_t)u->first + HAK_MID_HDR) return HAK_FREE_INVALID;
+    hak_alias_res_t r = { HAK_FREE_INVALID, 0 };
+    if (off % HAK_ALIGN != 0 || off < (uintptr_t)u->first + HAK_MID_HDR) return r;
     hak_mid_hdr_t h = hak_hdr_read(p);
-    if (h.magic != HAK_ALIAS_MAGIC) return HAK_FREE_INVALID;
+    if (h.magic != HAK_ALIAS_MAGIC) return r;
     uint64_t st = hak_hdr_state(h.check, hak_key(a));
-    if (st != HAK_ST_ALLOC && st != HAK_ST_FREE) return HAK_FREE_INVALID;
-    if (h.aux < HAK_MID_HDR || h.aux > off - u->first) return HAK_FREE_INVALID;
+    if (st != HAK_ST_ALLOC && st != HAK_ST_FREE) return r;
+    if (h.aux < HAK_MID_HDR || h.aux > off - u->first) return r;
     uintptr_t roff = off - h.aux;
     const hak_unit_t *ru = &c->unit[roff / HAK_SLAB];
     if (ru->kind == HAK_SLAB_UNUSED || ru->head != u->head ||
         !hak_on_grid(roff, ru->first, ru->end, ru->stride))
-        return HAK_FREE_INVALID;
-    if (st == HAK_ST_FREE) return HAK_FREE_DOUBLE;
-    hak_free_status rs = hak_block_state(ru, p - h.aux, a - h.aux);
-    if (rs != HAK_FREE_OK) return rs;
-    w->user = (unsigned char *)(uintptr_t)(a - h.aux);
-    return HAK_FREE_OK;
+        return r;
+    if (st == HAK_ST_FREE) { r.st = HAK_FREE_DOUBLE; return r; }
+    r.st = hak_block_state(ru, p - h.aux, a - h.aux);
+    if (r.st == HAK_FREE_OK) r.real = a - h.aux;
+    return r;
+}
+
+/* A huge mapping's descriptor c covers a's chunk. */
+__attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chunk_t *c, uintptr_t a)
+{
+    uintptr_t base = (uintptr_t)c;
+    if (a < base || a - base >= c->map_len) return hak_classify_foreign(a);
+    if (a != c->huge_user) return HAK_FREE_INVALID;
+    return hak_state_verdict(hak_hdr_state(c->huge_check, hak_key(a)));
+}
+
+/* Fast accept for free(): the unit of p when p is the start of a live tiny
+ * block, NULL for anything else (then ask hak_classify for the verdict).
+ * The same checks as hak_classify's tiny path, in the same order, from the
+ * same helpers; it makes no call, so the free fast path needs no stack
+ * frame.  A non-NULL result implies hak_classify(p) == HAK_FREE_OK. */
+static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
+{
+    uintptr_t a = (uintptr_t)p;
+    hak_chunk_t *c = cmap_lookup(a - a % HAK_CHUNK);
+    if (c == NULL || c->kind != HAK_CHUNK_SLABS) return NULL;
+    uintptr_t off = a % HAK_CHUNK;
+    hak_unit_t *u = &c->unit[off / HAK_SLAB];
+    if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, u->end, u->stride)) return NULL;
+    if (hak_tag_state(p[-1], u->cookie) != HAK_ST_ALLOC) return NULL;
+    *cp = c;
+    return u;
 }
 
 static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *w)
@@ -106,20 +148,16 @@ static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *
     w->chunk = c;
     w->user = (unsigned char *)(uintptr_t)a;
     w->unit = NULL;
-    if (unlikely(c->kind != HAK_CHUNK_SLABS)) {
-        uintptr_t base = (uintptr_t)c;
-        if (a < base || a - base >= c->map_len) return hak_classify_foreign(a);
-        if (a != c->huge_user) return HAK_FREE_INVALID;
-        uint64_t st = hak_hdr_state(c->huge_check, hak_key(a));
-        if (st == HAK_ST_ALLOC) return HAK_FREE_OK;
-        return st == HAK_ST_FREE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
-    }
+    if (unlikely(c->kind != HAK_CHUNK_SLABS)) return hak_classify_huge(c, a);
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
     w->unit = u;
     if (u->kind == HAK_SLAB_UNUSED) return HAK_FREE_INVALID;
-    if (unlikely(!hak_on_grid(off, u->first, u->end, u->stride)))
-        return hak_classify_alias(c, u, p, a, off, w);
+    if (unlikely(!hak_on_grid(off, u->first, u->end, u->stride))) {
+        hak_alias_res_t r = hak_classify_alias(c, u, p, a, off);
+        if (r.st == HAK_FREE_OK) w->user = (unsigned char *)r.real;
+        return r.st;
+    }
     return hak_block_state(u, p, a);
 }
 #endif

@@ -43,12 +43,11 @@ static void write_line(const char *fn, const char *what, const void *p)
 }
 
 /* Heap metadata is corrupt: no policy can make continuing safe. */
-HAK_COLD _Noreturn void hak_fatal_impl(const char *msg, const void *p)
+HAK_COLD _Noreturn void hak_fatal(const char *msg, const void *p)
 {
     write_line("hakmem", msg, p);
     os_abort();
 }
-void hak_fatal(const char *msg, const void *p) { hak_fatal_impl(msg, p); }
 
 /* A rejected free: count it, then abort / warn / ignore per policy. */
 HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
@@ -124,8 +123,7 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
     hak_report(refine(st, p), p, fn);
 }
 
-/* The classifier and the local free inline into this one body; everything
- * else leaves through a tail call. */
+/* The full gate: every verdict, every tier. */
 __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
 {
     hak_where_t w = { NULL, NULL, NULL };
@@ -135,14 +133,26 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
         hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             if (likely(w.unit->kind == HAK_SLAB_TINY)) heap_free_body(h, s, p, 1, 0);
-            else heap_free_body(h, s, p, 0, 0);
+            else heap_free_mid(h, s, p);
             return;
         }
     }
     free_slow(p, st, w.chunk, w.unit, w.user, fn);
 }
 
-__attribute__((flatten)) void hak_free(void *p)
+/* free(): a live tiny block of this thread's heap is freed right here, with
+ * no call and no stack frame; everything else goes through the full gate. */
+void hak_free(void *p)
 {
+    hak_chunk_t *c;
+    hak_unit_t *u = hak_tiny_live(p, &c);
+    if (likely(u != NULL)) {
+        hak_slab_t *s = &c->slab[u->head];
+        hak_heap_t *h = hak_tl_heap;
+        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+            heap_free_body(h, s, p, 1, 0);
+            return;
+        }
+    }
     hak_free_named(p, "free");
 }

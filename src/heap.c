@@ -276,6 +276,11 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
 
 static void heap_free_remote(hak_slab_t *s, unsigned char *p);
 
+void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
+{
+    heap_free_body(h, s, p, 0, 0);
+}
+
 /* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
 void heap_free_other(hak_slab_t *s, unsigned char *p)
 {

@@ -79,6 +79,8 @@ HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, i
         heap_free_slow(h, s);
 }
 
+void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p);   /* out of line: heap.c */
+
 /* Free a block that hak_classify() found live: p is the real user pointer,
  * s the head descriptor of its span.  Not ours (another thread's slab, or
  * tool mode): heap_free_other. */

@@ -72,7 +72,7 @@ void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs)
 
 /* ---- free_dispatch.c ---- */
 void hak_report(hak_free_status st, const void *p, const char *fn);
-void hak_fatal(const char *msg, const void *p);
+_Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
 void hak_free_found(hak_where_t *w, void *p);   /* inline in free_dispatch.c, extern elsewhere */
 void hak_free_named(void *p, const char *fn);
 
