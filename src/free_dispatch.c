@@ -49,9 +49,19 @@ HAK_COLD _Noreturn void hak_fatal(const char *msg, const void *p)
     os_abort();
 }
 
+/* Verdict for a pointer the classifier calls foreign or unmapped: it may be
+ * a huge block we already unmapped. */
+static hak_free_status refine(hak_free_status st, const void *p)
+{
+    if ((st == HAK_FREE_FOREIGN || st == HAK_FREE_UNMAPPED) && huge_recently_freed((uintptr_t)p))
+        return HAK_FREE_DOUBLE;
+    return st;
+}
+
 /* A rejected free: count it, then abort / warn / ignore per policy. */
 HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
 {
+    st = refine(st, p);
     atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
     if (hak_opt.invalid_free == HAK_POLICY_IGNORE) return;
     char what[48] = "invalid pointer (";
@@ -79,14 +89,6 @@ __attribute__((always_inline)) inline void hak_free_found(hak_where_t *w, void *
     heap_free(&c->slab[w->unit->head], w->user);
 }
 
-/* Verdict for a pointer the classifier calls foreign or unmapped: it may be
- * a huge block we already unmapped. */
-static hak_free_status refine(hak_free_status st, const void *p)
-{
-    if ((st == HAK_FREE_FOREIGN || st == HAK_FREE_UNMAPPED) && huge_recently_freed((uintptr_t)p))
-        return HAK_FREE_DOUBLE;
-    return st;
-}
 
 hak_free_status hak_classify_ptr(const void *p)
 {
@@ -120,7 +122,7 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
         return;
     }
     if (st == HAK_FREE_NULL) return;
-    hak_report(refine(st, p), p, fn);
+    hak_report(st, p, fn);
 }
 
 /* The full gate: every verdict, every tier. */

@@ -11,32 +11,73 @@
 #include "types.h"
 
 /*@ assigns \nothing;
-    ensures \result == ((uintptr_t)next ^ key ^ (uintptr_t)slot); */
+    ensures encodes: \result == ((uintptr_t)next ^ key ^ (uintptr_t)slot);
+    ensures decodes: (hak_free_t *)(\result ^ key ^ (uintptr_t)slot) == next; */
 static inline uintptr_t hak_fl_enc(const hak_free_t *next, uintptr_t key, const hak_free_t *slot)
 {
     return (uintptr_t)next ^ key ^ (uintptr_t)slot;
 }
 
 /*@ assigns \nothing;
-    ensures \result == (hak_free_t *)(e ^ key ^ (uintptr_t)slot); */
+    ensures decodes: \result == (hak_free_t *)(e ^ key ^ (uintptr_t)slot); */
 static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_t *slot)
 {
     return (hak_free_t *)(e ^ key ^ (uintptr_t)slot);
 }
 
-/* a decoded link is acceptable: NULL or inside [start, start + span) */
+/*@ axiomatic hak_wrap {
+      // C11 6.3.1.3p2: a negative value converted to uintptr_t wraps once.
+      // Used by hak_fl_in_range only, whose subtraction wraps on purpose
+      // (proofs/README.md, trusted base).
+      axiom hak_uintptr_wrap: \forall integer x;
+        -18446744073709551616 <= x < 0 ==> (uintptr_t)x == x + 18446744073709551616;
+    } */
+
+/* a decoded link is acceptable: NULL or inside [start, start + span).  One
+ * unsigned compare: below start the difference wraps to >= span. */
+/*@ requires nowrap: start + span <= 18446744073709551616;
+    assigns \nothing;
+    ensures \result == 0 || \result == 1;
+    ensures in_range: \result == 1 <==> (n == \null || start <= (uintptr_t)n < start + span); */
 static inline int hak_fl_in_range(const hak_free_t *n, uintptr_t start, uintptr_t span)
 {
     return n == NULL || (uintptr_t)n - start < span;
 }
 
-/*@ requires \valid(head) && \valid(b);
+/*@ requires \valid(head) && \valid(b) && \separated(head, b);
     assigns *head, b->next_enc;
     ensures *head == b;
-    ensures (b->next_enc ^ key ^ (uintptr_t)b) == (uintptr_t)\old(*head); */
+    ensures link: (b->next_enc ^ key ^ (uintptr_t)b) == (uintptr_t)\old(*head); */
 static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
 {
     b->next_enc = hak_fl_enc(*head, key, b);
     *head = b;
+}
+
+/* Unlink b, the head of the list at *head: decode its link and follow it
+ * only if it stays in [start, start + span).  1: *head is b's successor;
+ * 0: the link is corrupted and *head is left as it was.  (heap_pop's step.) */
+/*@ requires \valid(head) && \valid_read(b) && \separated(head, b);
+    requires *head == b;
+    requires nowrap: start + span <= 18446744073709551616;
+    assigns *head;
+    behavior linked:
+      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) == \null ||
+              start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span;
+      ensures \result == 1;
+      ensures next: *head == (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b);
+    behavior corrupt:
+      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) != \null &&
+              !(start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span);
+      ensures \result == 0;
+      ensures *head == b;
+    complete behaviors; disjoint behaviors; */
+static inline int hak_fl_pop(hak_free_t **head, const hak_free_t *b, uintptr_t key,
+                             uintptr_t start, uintptr_t span)
+{
+    hak_free_t *nx = hak_fl_dec(b->next_enc, key, b);
+    if (!hak_fl_in_range(nx, start, span)) return 0;
+    *head = nx;
+    return 1;
 }
 #endif

@@ -42,7 +42,18 @@ static const uint8_t hak_tiny_lut[65] = {
 
 static inline int hak_class_is_tiny(unsigned c) { return c < HAK_NTINY; }
 
+/*@ // the usable bytes of class c, as the table defines them
+    logic integer hak_usable{L}(integer c) =
+      c < HAK_NTINY ? \at(hak_class_stride[c], L) - 1 : \at(hak_class_stride[c], L) - HAK_MID_HDR;
+*/
+
 /* usable bytes of class c */
+/*@ requires c < HAK_NCLASS;
+    assigns \nothing;
+    ensures usable: \result == hak_usable(c);
+    ensures tiny: c < HAK_NTINY ==> \result == hak_class_stride[c] - 1;
+    ensures mid: c >= HAK_NTINY ==> \result == hak_class_stride[c] - HAK_MID_HDR;
+    ensures increasing: c + 1 < HAK_NCLASS ==> hak_usable(c) < hak_usable(c + 1); */
 static inline size_t hak_class_usable(unsigned c)
 {
     return c < HAK_NTINY ? (size_t)hak_class_stride[c] - 1u
@@ -50,22 +61,67 @@ static inline size_t hak_class_usable(unsigned c)
 }
 
 /* tiny class of a request of n bytes, n <= HAK_TINY_MAXREQ */
+/*@ requires n <= HAK_TINY_MAXREQ;
+    assigns \nothing;
+    ensures tier: \result < HAK_NTINY;
+    ensures fits: hak_usable(\result) >= n;
+    ensures smallest: \forall integer k; 0 <= k < \result ==> hak_usable(k) < n; */
 static inline unsigned hak_tiny_class(size_t n)
 {
     return hak_tiny_lut[n / 16u];
 }
 
+/* floor(log2(x)) for x = n - 1 of a mid request.  WP sees only this
+ * prototype and its contract (trusted, proofs/README.md): Frama-C gives
+ * __builtin_clzl no functional spec. */
+/*@ requires 1024 <= x <= 262143;
+    assigns \nothing;
+    ensures range: 10 <= \result <= 17;
+    behavior e10: assumes x < 2048;            ensures \result == 10;
+    behavior e11: assumes 2048 <= x < 4096;     ensures \result == 11;
+    behavior e12: assumes 4096 <= x < 8192;     ensures \result == 12;
+    behavior e13: assumes 8192 <= x < 16384;    ensures \result == 13;
+    behavior e14: assumes 16384 <= x < 32768;   ensures \result == 14;
+    behavior e15: assumes 32768 <= x < 65536;   ensures \result == 15;
+    behavior e16: assumes 65536 <= x < 131072;  ensures \result == 16;
+    behavior e17: assumes 131072 <= x;          ensures \result == 17;
+    complete behaviors; disjoint behaviors; */
+#ifdef __FRAMAC__
+unsigned hak_log2(size_t x);
+#else
+static inline unsigned hak_log2(size_t x)
+{
+    return 63u - (unsigned)__builtin_clzl(x);
+}
+#endif
+
 /* mid class of a request of n bytes, HAK_TINY_MAXREQ < n <= HAK_MID_MAXREQ:
  * e = floor(log2(n - 1)) picks the doubling, q the quarter within it. */
+/*@ requires HAK_TINY_MAXREQ < n <= HAK_MID_MAXREQ;
+    assigns \nothing;
+    ensures tier: HAK_NTINY <= \result < HAK_NCLASS;
+    ensures fits: hak_usable(\result) >= n;
+    ensures smallest: \result == HAK_NTINY || hak_usable(\result - 1) < n; */
 static inline unsigned hak_mid_class(size_t n)
 {
-    unsigned e = 63u - (unsigned)__builtin_clzl(n - 1u);   /* 10 .. 17 */
+    unsigned e = hak_log2(n - 1u);                         /* 10 .. 17 */
     size_t step = (size_t)1 << (e - 2u);
     size_t q = (n + step - 1u) / step;                     /* 5 .. 8 */
     return HAK_NTINY + (e - 10u) * 4u + (unsigned)(q - 5u);
 }
 
 /* class of any request up to HAK_MID_MAXREQ */
+/*@ requires n <= HAK_MID_MAXREQ;
+    assigns \nothing;
+    ensures range: \result < HAK_NCLASS;
+    ensures fits: hak_usable(\result) >= n;
+    behavior tiny: assumes n <= HAK_TINY_MAXREQ;
+      ensures \result < HAK_NTINY;
+      ensures smallest: \forall integer k; 0 <= k < \result ==> hak_usable(k) < n;
+    behavior mid: assumes n > HAK_TINY_MAXREQ;
+      ensures HAK_NTINY <= \result;
+      ensures smallest: \result == HAK_NTINY || hak_usable(\result - 1) < n;
+    complete behaviors; disjoint behaviors; */
 static inline unsigned hak_size_class(size_t n)
 {
     return n <= HAK_TINY_MAXREQ ? hak_tiny_class(n) : hak_mid_class(n);

@@ -86,7 +86,8 @@ hak_slab_t *slab_new(unsigned cls)
     uint32_t bits = (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
     c->free_units &= ~bits;
     commit_add_locked((int64_t)k * HAK_SLAB);
-    hak_unlock();
+    /* the descriptors are written under the lock too, so a fork() never
+     * sees a unit that is taken but not yet described */
 
     hak_slab_t *s = &c->slab[u];
     uint32_t stride = hak_class_stride[cls];
@@ -128,6 +129,7 @@ hak_slab_t *slab_new(unsigned cls)
     }
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, kind, __ATOMIC_RELEASE);
+    hak_unlock();
     return s;
 }
 
@@ -152,11 +154,11 @@ void slab_release(hak_slab_t *s)
 {
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
-    for (unsigned i = u; i < u + k; i++)
-        __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (hak_tools) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     hak_lock();
+    for (unsigned i = u; i < u + k; i++)
+        __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     c->free_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
     c->dirty_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
     commit_add_locked(-(int64_t)k * HAK_SLAB);
@@ -281,6 +283,9 @@ int slab_check_all(void)
             if (x->stride == 0) { bad = -4; break; }
             if (isfree || x->head != u) continue;
             hak_slab_t *s = &c->slab[u];
+            /* a forked child's orphaned heaps may have been mid-update: skip them */
+            hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_relaxed);
+            if (o && o->state == HAK_HEAP_ORPHAN) continue;
             if (s->nunits == 0 || u + s->nunits > HAK_NSLAB || s->head != u) { bad = -4; break; }
             if (s->bumped > s->capacity || s->used > s->bumped) { bad = -5; break; }
             if (x->end != s->first + s->bumped * s->stride || x->first != s->first) { bad = -6; break; }

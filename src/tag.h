@@ -26,10 +26,11 @@ typedef struct hak_mid_hdr {
 } hak_mid_hdr_t;
 
 /*@ requires cookie <= 253;
-    requires state == 1 || state == 2;
+    requires state == HAK_ST_FREE || state == HAK_ST_ALLOC;
     assigns \nothing;
-    ensures \result == (cookie + state) % 256;
-    ensures \result != 0; */
+    ensures encodes: \result == (cookie + state) % 256;
+    ensures nonzero: \result != 0;
+    ensures decodes: (\result + 256 - cookie) % 256 == state; */
 static inline uint8_t hak_tag_encode(uint8_t cookie, unsigned state)
 {
     return (uint8_t)((cookie + state) % 256u);
@@ -37,21 +38,38 @@ static inline uint8_t hak_tag_encode(uint8_t cookie, unsigned state)
 
 /* state encoded in tag under cookie: HAK_ST_FREE, HAK_ST_ALLOC or anything else (invalid) */
 /*@ assigns \nothing;
-    ensures \result == (tag + 256 - cookie) % 256; */
+    ensures decodes: \result == (tag + 256 - cookie) % 256;
+    ensures zero_invalid: 1 <= cookie <= 253 && tag == 0 ==>
+                          \result != HAK_ST_FREE && \result != HAK_ST_ALLOC;
+    behavior alloc: assumes tag == (cookie + HAK_ST_ALLOC) % 256;
+      ensures \result == HAK_ST_ALLOC;
+    behavior free: assumes tag == (cookie + HAK_ST_FREE) % 256;
+      ensures \result == HAK_ST_FREE;
+    behavior invalid: assumes tag != (cookie + HAK_ST_ALLOC) % 256 && tag != (cookie + HAK_ST_FREE) % 256;
+      ensures \result != HAK_ST_FREE && \result != HAK_ST_ALLOC;
+    complete behaviors; disjoint behaviors; */
 static inline unsigned hak_tag_state(uint8_t tag, uint8_t cookie)
 {
     return ((unsigned)tag + 256u - cookie) % 256u;
 }
 
 /*@ assigns \nothing;
-    ensures \result == (key ^ state); */
+    ensures encodes: \result == (key ^ state);
+    ensures decodes: (\result ^ key) == state; */
 static inline uint64_t hak_hdr_check(uint64_t key, uint64_t state)
 {
     return key ^ state;
 }
 
 /*@ assigns \nothing;
-    ensures \result == (check ^ key); */
+    ensures decodes: \result == (check ^ key);
+    behavior alloc: assumes check == (key ^ HAK_ST_ALLOC);
+      ensures \result == HAK_ST_ALLOC;
+    behavior free: assumes check == (key ^ HAK_ST_FREE);
+      ensures \result == HAK_ST_FREE;
+    behavior invalid: assumes check != (key ^ HAK_ST_ALLOC) && check != (key ^ HAK_ST_FREE);
+      ensures \result != HAK_ST_FREE && \result != HAK_ST_ALLOC;
+    complete behaviors; disjoint behaviors; */
 static inline uint64_t hak_hdr_state(uint64_t check, uint64_t key)
 {
     return check ^ key;
