@@ -56,11 +56,8 @@ void *hak_calloc(size_t n, size_t size)
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
     void *p = hak_malloc(total);
-    if (!p) return NULL;
-    hak_where_t w;
-    hak_classify(p, &w);
-    if (w.chunk->kind == HAK_CHUNK_HUGE) return p;   /* fresh mapping: already zero */
-    memset(p, 0, total);
+    if (p != NULL && total <= HAK_MID_MAXREQ)   /* huge blocks are fresh mappings: already zero */
+        memset(p, 0, total);
     return p;
 }
 

@@ -16,8 +16,6 @@
 
 #define HAK_INLINE static inline __attribute__((always_inline))
 
-extern __thread hak_heap_t *hak_tl_own;
-
 /* Mark the slot at p allocated or free (tiny tag or mid header).  The only
  * other writer of tag and header state is the remote free (heap.c). */
 HAK_INLINE void slot_mark(const hak_slab_t *s, unsigned char *p, unsigned state, int tiny)

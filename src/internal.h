@@ -53,7 +53,8 @@ int  slab_check_all(void);
 void slab_atfork_child(void);
 
 /* ---- heap.c ---- */
-extern __thread hak_heap_t *hak_tl_heap;   /* see heap.h */
+extern __thread hak_heap_t *hak_tl_heap;   /* fast-path heap, see heap.h */
+extern __thread hak_heap_t *hak_tl_own;    /* the thread's real heap */
 extern hak_heap_t hak_empty_heap;
 extern hak_slab_t hak_empty_slab;
 void *heap_alloc_slow(size_t n);

@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "os.h"
 #include "sanitize.h"
+#include "tag.h"
 
 static hak_chunk_t *chunks;                  /* every slab chunk */
 static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died */
@@ -268,7 +269,33 @@ void slab_atfork_child(void)
     /* nothing to repair: the lock is reinitialised by init.c */
 }
 
-/* Invariants of every slab chunk (used by tests and fuzzers). */
+/* Walk one list of slab s (local or remote): every link decodes inside the
+ * slab onto a carved slot whose tag/header says FREE.  Returns its length,
+ * or -1 when something is off. */
+static long check_list(const hak_slab_t *s, uintptr_t head)
+{
+    long n = 0;
+    for (uintptr_t b = head; b != 0; n++) {
+        if (n > (long)s->capacity) return -1;                   /* a loop */
+        if (b - s->start >= s->span) return -1;                 /* outside the slab */
+        uintptr_t i = (b - s->start) / s->stride;
+        if ((b - s->start) % s->stride != 0 || i >= s->bumped) return -1;
+        const unsigned char *p = (const unsigned char *)b;
+        hak_san_internal((void *)(p - HAK_MID_HDR), HAK_MID_HDR + sizeof(hak_free_t));
+        if (s->kind == HAK_SLAB_TINY) {
+            if (hak_tag_state(p[-1], s->cookie) != HAK_ST_FREE) return -1;
+        } else {
+            const hak_mid_hdr_t *h = (const hak_mid_hdr_t *)(const void *)(p - HAK_MID_HDR);
+            if (h->magic != HAK_MID_MAGIC || hak_hdr_state(h->check, hak_key(b)) != HAK_ST_FREE) return -1;
+        }
+        b = ((const hak_free_t *)p)->next_enc ^ s->key ^ b;
+    }
+    return n;
+}
+
+/* Invariants of every slab chunk (used by tests and fuzzers).  The free
+ * lists are walked for the slabs nobody else may touch meanwhile: the
+ * caller's own and the abandoned ones (claims take the lock we hold). */
 int slab_check_all(void)
 {
     int bad = 0;
@@ -291,6 +318,15 @@ int slab_check_all(void)
             if (x->end != s->first + s->bumped * s->stride || x->first != s->first) { bad = -6; break; }
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
                 x->cookie != s->cookie) { bad = -7; break; }
+            if (o == NULL || o == hak_tl_own) {
+                long nf = check_list(s, (uintptr_t)s->free);
+                long nr = check_list(s, atomic_load_explicit(&s->remote, memory_order_acquire));
+                if (nf < 0 || nr < 0) { bad = -9; break; }
+                if (s->used + (uint64_t)nf != s->bumped || (uint64_t)nr > s->used) {
+                    bad = -10;
+                    break;
+                }
+            }
             for (unsigned i = u + 1; i < u + s->nunits; i++) {
                 hak_unit_t *y = &c->unit[i];
                 if (y->head != u || y->end != x->end || y->stride != x->stride || y->first != x->first ||

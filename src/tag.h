@@ -55,7 +55,7 @@ static inline unsigned hak_tag_state(uint8_t tag, uint8_t cookie)
 
 /*@ assigns \nothing;
     ensures encodes: \result == (key ^ state);
-    ensures decodes: (\result ^ key) == state; */
+    ensures decodes: ((key ^ state) ^ key) == state; */
 static inline uint64_t hak_hdr_check(uint64_t key, uint64_t state)
 {
     return key ^ state;
@@ -63,11 +63,11 @@ static inline uint64_t hak_hdr_check(uint64_t key, uint64_t state)
 
 /*@ assigns \nothing;
     ensures decodes: \result == (check ^ key);
-    behavior alloc: assumes check == (key ^ HAK_ST_ALLOC);
+    behavior alloc: assumes (check ^ key) == HAK_ST_ALLOC;
       ensures \result == HAK_ST_ALLOC;
-    behavior free: assumes check == (key ^ HAK_ST_FREE);
+    behavior free: assumes (check ^ key) == HAK_ST_FREE;
       ensures \result == HAK_ST_FREE;
-    behavior invalid: assumes check != (key ^ HAK_ST_ALLOC) && check != (key ^ HAK_ST_FREE);
+    behavior invalid: assumes (check ^ key) != HAK_ST_ALLOC && (check ^ key) != HAK_ST_FREE;
       ensures \result != HAK_ST_FREE && \result != HAK_ST_ALLOC;
     complete behaviors; disjoint behaviors; */
 static inline uint64_t hak_hdr_state(uint64_t check, uint64_t key)
