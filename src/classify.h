@@ -33,7 +33,8 @@ static inline int hak_on_grid(uintptr_t off, uint32_t first, uint32_t end, uint3
 #ifdef __FRAMAC__
 hak_mid_hdr_t hak_hdr_read(const unsigned char *p);
 #else
-static inline hak_mid_hdr_t hak_hdr_read(const unsigned char *p)
+/* no_sanitize: an alias header may sit in poisoned (freed) user memory */
+__attribute__((no_sanitize("address"))) static inline hak_mid_hdr_t hak_hdr_read(const unsigned char *p)
 {
     hak_mid_hdr_t h;
     memcpy(&h, p - HAK_MID_HDR, sizeof h);
