@@ -36,6 +36,8 @@ static void list_push(hak_slab_t **head, hak_slab_t *s)
 }
 
 /* avail lists end at the sentinel rather than NULL: the fast path never tests */
+static void avail_push(hak_heap_t *h, hak_slab_t *s);
+
 static void avail_remove(hak_heap_t *h, hak_slab_t *s)
 {
     hak_slab_t **head = &h->avail[s->cls];
@@ -46,6 +48,20 @@ static void avail_remove(hak_heap_t *h, hak_slab_t *s)
     s->where = HAK_IN_NONE;
 }
 
+/* Second place, behind the current slab: a slab that got a few blocks back
+ * should not displace the one malloc is carving from. */
+static void avail_add(hak_heap_t *h, hak_slab_t *s)
+{
+    hak_slab_t *head = h->avail[s->cls];
+    if (head == &hak_empty_slab) { avail_push(h, s); return; }
+    s->prev = head;
+    s->next = head->next;
+    if (s->next) s->next->prev = s;
+    head->next = s;
+    s->where = HAK_IN_AVAIL;
+    s->low_water = 0;
+}
+
 static void avail_push(hak_heap_t *h, hak_slab_t *s)
 {
     hak_slab_t **head = &h->avail[s->cls];
@@ -54,6 +70,7 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
     if (s->next) s->next->prev = s;
     *head = s;
     s->where = HAK_IN_AVAIL;
+    s->low_water = 0;
 }
 
 /* ------------------------------------------------------------- refilling */
@@ -134,6 +151,9 @@ static void park_full(hak_heap_t *h, hak_slab_t *s)
     avail_remove(h, s);
     list_push(&h->fullq[s->cls], s);
     s->where = HAK_IN_FULL;
+    /* it comes back once an eighth of it is free: unparking it for every
+     * single block would make malloc park it again at once */
+    s->low_water = s->capacity - (s->capacity + 7) / 8;
     atomic_store_explicit(&s->full, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->remote, memory_order_seq_cst) != 0) {
         atomic_store_explicit(&s->full, 0, memory_order_relaxed);
@@ -146,7 +166,7 @@ static void unpark(hak_heap_t *h, hak_slab_t *s)
 {
     atomic_store_explicit(&s->full, 0, memory_order_relaxed);
     list_remove(&h->fullq[s->cls], s);
-    avail_push(h, s);
+    avail_add(h, s);
 }
 
 /* A remote freer flagged us: bring back every parked slab with remote frees. */

@@ -100,6 +100,7 @@ hak_slab_t *slab_new(unsigned cls)
     uint8_t cookie = (uint8_t)(1u + key % 253u);
     s->free = NULL;
     s->used = 0;
+    s->low_water = 0;
     s->where = HAK_IN_NONE;
     s->kind = kind;
     s->cls = (uint8_t)cls;

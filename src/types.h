@@ -48,6 +48,8 @@ typedef struct hak_unit {
 typedef struct hak_slab {
     hak_free_t *free;          /* local free list, touched by the owner only */
     uint32_t used;             /* blocks out of the local list (live, or in a remote list) */
+    uint32_t low_water;        /* a local free that leaves used <= low_water takes the slow
+                                  path: 0 in the avail list (slab empty), the unpark mark when parked */
     uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
     uint8_t  kind;             /* HAK_SLAB_TINY or HAK_SLAB_MID (copy of the units') */
     uint8_t  cls;              /* size class */

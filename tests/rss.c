@@ -1,0 +1,129 @@
+/* rss.c: memory goes back to the OS.
+ *
+ * 1. Tiny + Mid: allocate T_RSS_MIB (default 200) MiB, half in Tiny blocks
+ *    (1..1024 bytes) and half in Mid blocks (1 KiB..256 KiB), every byte
+ *    written; free everything in random order; malloc_trim(0) and hak_trim().
+ *    Pass: VmRSS ends within TOL of the start, TOL = 10 % of the allocation
+ *    (20 MiB for 200 MiB) plus 4 MiB for the bookkeeping of the test itself.
+ * 2. Huge: 16 blocks of 6 MiB, written; each free unmaps its block at once
+ *    (mincore on its first page says ENOMEM), and RSS returns within 4 MiB of
+ *    the start without any trim call.
+ * The pointer arrays live in an mmap of their own, released before the final
+ * reading, so they do not count. */
+#include <malloc.h>
+#include <sys/mman.h>
+
+#include "testlib.h"
+
+static long mib(long kib) { return kib / 1024; }
+
+static void test_small(size_t total_mib)
+{
+    size_t total = total_mib << 20, half = total / 2;
+    size_t cap = half / 16 + half / 1024 + 16;    /* upper bound of the block count */
+    size_t bytes = cap * sizeof(void *) * 2;
+    void **ptr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(ptr != MAP_FAILED, "mmap for the pointer array");
+    if (ptr == MAP_FAILED)
+        return;
+    size_t *len = (size_t *)(ptr + cap);
+
+    t_rng r;
+    t_seed(&r, 5);
+    free(malloc(100));     /* the library is initialised before the baseline */
+    long base = t_rss_kib();
+    double t0 = t_now();
+    size_t n = 0, tiny = 0, mid = 0;
+    while (tiny < half && n < cap) {
+        len[n] = t_range(&r, 1, HAKMEM_TINY_MAX);
+        ptr[n] = malloc(len[n]);
+        if (!ptr[n])
+            break;
+        memset(ptr[n], 0x5c, len[n]);
+        tiny += len[n++];
+    }
+    while (mid < half && n < cap) {
+        len[n] = t_range(&r, HAKMEM_TINY_MAX + 1, HAKMEM_MID_MAX);
+        ptr[n] = malloc(len[n]);
+        if (!ptr[n])
+            break;
+        memset(ptr[n], 0x5c, len[n]);
+        mid += len[n++];
+    }
+    long full = t_rss_kib();
+    CHECK(tiny >= half && mid >= half, "allocated only %zu + %zu bytes", tiny, mid);
+    CHECK(full - base >= (long)(total * 9 / 10 / 1024), "RSS rose only by %ld MiB for %zu MiB written",
+          mib(full - base), total_mib);
+
+    /* free in random order so slabs empty unevenly */
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = t_next(&r) % (i + 1);
+        void *tp = ptr[i];
+        ptr[i] = ptr[j];
+        ptr[j] = tp;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ptr[i]);
+    long after_free = t_rss_kib();
+    munmap(ptr, bytes);
+    malloc_trim(0);
+    HK(hak_trim)();
+    long after_trim = t_rss_kib();
+    hak_stats s;
+    HK(hak_get_stats)(&s);
+    long tol = (long)(total / 10 / 1024) + 4096;
+    printf("tiny+mid: %zu blocks, %zu MiB; VmRSS start %ld MiB, full %ld MiB, after free %ld MiB, "
+           "after trim %ld MiB (tolerance +%ld MiB); committed after trim %llu KiB; %.2f s\n",
+           n, total_mib, mib(base), mib(full), mib(after_free), mib(after_trim), mib(tol),
+           (unsigned long long)s.committed / 1024, t_now() - t0);
+    CHECK(after_trim - base <= tol, "VmRSS after free+trim is %ld MiB above the start (tolerance %ld MiB)",
+          mib(after_trim - base), mib(tol));
+    CHECK(s.committed <= (uint64_t)tol * 1024, "hakmem still holds %llu KiB after trim",
+          (unsigned long long)s.committed / 1024);
+    CHECK(HK(hak_heap_check)() == 0, "heap check");
+}
+
+static void test_huge(void)
+{
+    enum { NB = 16 };
+    const size_t sz = 6u << 20;
+    long page = sysconf(_SC_PAGESIZE);
+    long base = t_rss_kib();
+    unsigned char *p[NB];
+    for (int i = 0; i < NB; i++) {
+        p[i] = malloc(sz);
+        if (p[i])
+            memset(p[i], 0x33, sz);
+    }
+    long full = t_rss_kib();
+    CHECK(full - base >= (long)(NB * (sz >> 10) * 9 / 10), "RSS rose by %ld MiB for %d x 6 MiB", mib(full - base), NB);
+    int still_mapped = 0;
+    for (int i = 0; i < NB; i++) {
+        if (!p[i])
+            continue;
+        free(p[i]);
+        unsigned char vec[1];
+        void *pg = (void *)((uintptr_t)p[i] & ~(uintptr_t)(page - 1));
+        if (!(mincore(pg, (size_t)page, vec) == -1 && errno == ENOMEM))
+            still_mapped++;
+    }
+    long after = t_rss_kib();
+    printf("huge: %d x 6 MiB; VmRSS start %ld MiB, full %ld MiB, after free (no trim) %ld MiB\n", NB, mib(base),
+           mib(full), mib(after));
+    CHECK(still_mapped == 0, "%d of %d huge blocks still mapped right after free", still_mapped, NB);
+    CHECK(after - base <= 4096, "VmRSS %ld MiB above the start after freeing huge blocks", mib(after - base));
+}
+
+int main(void)
+{
+    if (t_load_hak()) {
+        printf("FAIL: libhakmem not loaded\n");
+        t_failed++;
+        return t_done();
+    }
+    t_section("RSS after freeing Tiny and Mid blocks");
+    test_small((size_t)t_env_u64("T_RSS_MIB", 200));
+    t_section("Huge blocks are unmapped on free");
+    test_huge();
+    return t_done();
+}
