@@ -51,3 +51,4 @@ clean:
 -include fuzz/fuzz.mk
 -include proofs/proofs.mk
 -include ci/sanitizers.mk
+-include ci/install.mk
