@@ -9,7 +9,7 @@
 hak_options_t hak_opt = {
     .invalid_free = HAK_POLICY_ABORT,
     .stats = 0,
-    .purge_bytes = 8u << 20,
+    .purge_bytes = 512u << 10,
 };
 
 static void warn_bad(const char *name, const char *val)

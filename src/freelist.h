@@ -10,16 +10,24 @@
 #include <stdint.h>
 #include "types.h"
 
-/*@ assigns \nothing;
-    ensures encodes: \result == ((uintptr_t)next ^ key ^ (uintptr_t)slot);
+/*@ // a link as C computes it, each ^ of two uintptr_t giving a uintptr_t;
+    // decoding is the same function of (link, key, slot)
+    logic integer hak_fl_x(integer v, integer key, integer slot) =
+      (uintptr_t)((uintptr_t)(v ^ key) ^ slot);
+*/
+
+/*@ requires uptr: 0 <= (uintptr_t)next <= 18446744073709551615 && 0 <= (uintptr_t)slot <= 18446744073709551615;
+    assigns \nothing;
+    ensures encodes: \result == hak_fl_x((uintptr_t)next, key, (uintptr_t)slot);
     ensures decodes: (hak_free_t *)(\result ^ key ^ (uintptr_t)slot) == next; */
 static inline uintptr_t hak_fl_enc(const hak_free_t *next, uintptr_t key, const hak_free_t *slot)
 {
     return (uintptr_t)next ^ key ^ (uintptr_t)slot;
 }
 
-/*@ assigns \nothing;
-    ensures decodes: \result == (hak_free_t *)(e ^ key ^ (uintptr_t)slot); */
+/*@ requires uptr: 0 <= (uintptr_t)slot <= 18446744073709551615;
+    assigns \nothing;
+    ensures decodes: \result == (hak_free_t *)hak_fl_x(e, key, (uintptr_t)slot); */
 static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_t *slot)
 {
     return (hak_free_t *)(e ^ key ^ (uintptr_t)slot);
@@ -35,7 +43,8 @@ static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_
 
 /* a decoded link is acceptable: NULL or inside [start, start + span).  One
  * unsigned compare: below start the difference wraps to >= span. */
-/*@ requires nowrap: start + span <= 18446744073709551616;
+/*@ requires uptr: 0 <= (uintptr_t)n <= 18446744073709551615;
+    requires nowrap: start + span <= 18446744073709551616;
     assigns \nothing;
     ensures \result == 0 || \result == 1;
     ensures in_range: \result == 1 <==> (n == \null || start <= (uintptr_t)n < start + span); */
@@ -45,9 +54,10 @@ static inline int hak_fl_in_range(const hak_free_t *n, uintptr_t start, uintptr_
 }
 
 /*@ requires \valid(head) && \valid(b) && \separated(head, b);
+    requires uptr: 0 <= (uintptr_t)*head <= 18446744073709551615 && 0 <= (uintptr_t)b <= 18446744073709551615;
     assigns *head, b->next_enc;
     ensures *head == b;
-    ensures link: (b->next_enc ^ key ^ (uintptr_t)b) == (uintptr_t)\old(*head); */
+    ensures link: hak_fl_x(b->next_enc, key, (uintptr_t)b) == (uintptr_t)\old(*head); */
 static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
 {
     b->next_enc = hak_fl_enc(*head, key, b);
@@ -59,16 +69,17 @@ static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
  * 0: the link is corrupted and *head is left as it was.  (heap_pop's step.) */
 /*@ requires \valid(head) && \valid_read(b) && \separated(head, b);
     requires *head == b;
+    requires uptr: 0 <= (uintptr_t)b <= 18446744073709551615;
     requires nowrap: start + span <= 18446744073709551616;
     assigns *head;
     behavior linked:
-      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) == \null ||
-              start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span;
+      assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) == \null ||
+              start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span;
       ensures \result == 1;
-      ensures next: *head == (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b);
+      ensures next: *head == (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b);
     behavior corrupt:
-      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) != \null &&
-              !(start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span);
+      assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) != \null &&
+              !(start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span);
       ensures \result == 0;
       ensures *head == b;
     complete behaviors; disjoint behaviors; */

@@ -5,8 +5,9 @@
  * stride for the tag of the next slot (usable = stride - 1); mid classes
  * give 16 bytes for the header in front of the block (usable = stride - 16).
  * Strides are multiples of 16 so every user pointer is 16-aligned.
- * Tiny: 16-byte steps to 128, then four classes per doubling; the last class
- * (1040) exists so that a 1024-byte request stays tiny.
+ * Tiny: 16-byte steps to 256, then eight classes per doubling (at most 12 %
+ * rounding, which keeps peak RSS near glibc's); the last class (1040) exists
+ * so that a 1024-byte request stays tiny.
  * Mid: four classes per doubling from 1280 to 256 KiB of usable bytes. */
 #ifndef HAK_SIZE_CLASS_H
 #define HAK_SIZE_CLASS_H
@@ -15,14 +16,17 @@
 #include <stdint.h>
 #include "layout.h"
 
-#define HAK_NTINY   20u
+#define HAK_NTINY   33u
 #define HAK_NMID    32u
-#define HAK_NCLASS  52u
+#define HAK_NCLASS  65u
 
 static const uint32_t hak_class_stride[HAK_NCLASS] = {
     /* tiny */
     16, 32, 48, 64, 80, 96, 112, 128,
-    160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1040,
+    144, 160, 176, 192, 208, 224, 240, 256,
+    288, 320, 352, 384, 416, 448, 480, 512,
+    576, 640, 704, 768, 832, 896, 960, 1024,
+    1040,
     /* mid: usable + 16 */
     1296, 1552, 1808, 2064, 2576, 3088, 3600, 4112,
     5136, 6160, 7184, 8208, 10256, 12304, 14352, 16400,
@@ -33,11 +37,11 @@ static const uint32_t hak_class_stride[HAK_NCLASS] = {
 /* Tiny lookup: request n (0..1024) -> class, indexed by n / 16.  A request
  * n needs stride >= n + 1; entry k serves n in [16k, 16k+15]. */
 static const uint8_t hak_tiny_lut[65] = {
-     0,  1,  2,  3,  4,  5,  6,  7,  8,  8,  9,  9, 10, 10, 11, 11,
-    12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15,
-    16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
-    18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19,
-    19,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23,
+    24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27,
+    28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31,
+    32,
 };
 
 static inline int hak_class_is_tiny(unsigned c) { return c < HAK_NTINY; }
