@@ -155,6 +155,8 @@ void hak_free(void *p)
             heap_free_body(h, s, p, 1, 0);
             return;
         }
+        heap_free_other(s, p);      /* live, but another thread's (or tool mode) */
+        return;
     }
     hak_free_named(p, "free");
 }

@@ -10,15 +10,9 @@
 #include <stdint.h>
 #include "types.h"
 
-/*@ // a link as C computes it, each ^ of two uintptr_t giving a uintptr_t;
-    // decoding is the same function of (link, key, slot)
-    logic integer hak_fl_x(integer v, integer key, integer slot) =
-      (uintptr_t)((uintptr_t)(v ^ key) ^ slot);
-*/
-
 /*@ requires uptr: 0 <= (uintptr_t)next <= 18446744073709551615 && 0 <= (uintptr_t)slot <= 18446744073709551615;
     assigns \nothing;
-    ensures encodes: \result == hak_fl_x((uintptr_t)next, key, (uintptr_t)slot);
+    ensures encodes: \result == ((uintptr_t)next ^ key ^ (uintptr_t)slot);
     ensures decodes: (hak_free_t *)(\result ^ key ^ (uintptr_t)slot) == next; */
 static inline uintptr_t hak_fl_enc(const hak_free_t *next, uintptr_t key, const hak_free_t *slot)
 {
@@ -27,18 +21,24 @@ static inline uintptr_t hak_fl_enc(const hak_free_t *next, uintptr_t key, const 
 
 /*@ requires uptr: 0 <= (uintptr_t)slot <= 18446744073709551615;
     assigns \nothing;
-    ensures decodes: \result == (hak_free_t *)hak_fl_x(e, key, (uintptr_t)slot); */
+    ensures decodes: \result == (hak_free_t *)(e ^ key ^ (uintptr_t)slot); */
 static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_t *slot)
 {
     return (hak_free_t *)(e ^ key ^ (uintptr_t)slot);
 }
 
 /*@ axiomatic hak_wrap {
-      // C11 6.3.1.3p2: a negative value converted to uintptr_t wraps once.
-      // Used by hak_fl_in_range only, whose subtraction wraps on purpose
-      // (proofs/README.md, trusted base).
+      // Trusted facts of C arithmetic that WP's integer model lacks
+      // (proofs/README.md).  C11 6.3.1.3p2: a negative value converted to
+      // uintptr_t wraps once; hak_fl_in_range's subtraction wraps on purpose.
       axiom hak_uintptr_wrap: \forall integer x;
         -18446744073709551616 <= x < 0 ==> (uintptr_t)x == x + 18446744073709551616;
+      // Bitwise xor of two 64-bit values is a 64-bit value (WP's lxor is
+      // uninterpreted on integers): the links as C computes them (each ^
+      // wrapped to uintptr_t) equal the plain ones of the contracts.
+      axiom hak_xor_u64: \forall integer x, y;
+        0 <= x <= 18446744073709551615 ==> 0 <= y <= 18446744073709551615 ==>
+        0 <= (x ^ y) <= 18446744073709551615;
     } */
 
 /* a decoded link is acceptable: NULL or inside [start, start + span).  One
@@ -57,7 +57,7 @@ static inline int hak_fl_in_range(const hak_free_t *n, uintptr_t start, uintptr_
     requires uptr: 0 <= (uintptr_t)*head <= 18446744073709551615 && 0 <= (uintptr_t)b <= 18446744073709551615;
     assigns *head, b->next_enc;
     ensures *head == b;
-    ensures link: hak_fl_x(b->next_enc, key, (uintptr_t)b) == (uintptr_t)\old(*head); */
+    ensures link: (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) == \old(*head); */
 static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
 {
     b->next_enc = hak_fl_enc(*head, key, b);
@@ -73,13 +73,13 @@ static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
     requires nowrap: start + span <= 18446744073709551616;
     assigns *head;
     behavior linked:
-      assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) == \null ||
-              start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span;
+      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) == \null ||
+              start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span;
       ensures \result == 1;
-      ensures next: *head == (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b);
+      ensures next: *head == (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b);
     behavior corrupt:
-      assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) != \null &&
-              !(start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span);
+      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) != \null &&
+              !(start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span);
       ensures \result == 0;
       ensures *head == b;
     complete behaviors; disjoint behaviors; */

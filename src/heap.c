@@ -75,28 +75,34 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
 
 /* ------------------------------------------------------------- refilling */
 
-/* Move the remote-free list into the local one; returns blocks gained. */
-static uint32_t collect_remote(hak_slab_t *s)
+/* Move the remote-free list into the local one; returns blocks gained.
+ * `tools` is a constant in each instance: the hooks cost nothing otherwise. */
+static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_slab_t *s, int tools)
 {
     uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
     if (r == 0) return 0;
     hak_free_t *first = (hak_free_t *)r, *b = first;
     uint32_t n = 1;
     for (;;) {
-        hak_san_internal(b, sizeof *b);
+        if (tools) hak_san_internal(b, sizeof *b);
         hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
         if (!hak_fl_in_range(nx, s->start, s->span))
             hak_fatal("corrupted remote free list", b);
         if (nx == NULL) break;
-        hak_san_internal_done(b, sizeof *b);
+        if (tools) hak_san_internal_done(b, sizeof *b);
         b = nx;
         if (++n > s->capacity) hak_fatal("remote free list loops", b);
     }
     b->next_enc = hak_fl_enc(s->free, s->key, b);   /* splice: tail -> local list */
-    hak_san_internal_done(b, sizeof *b);
+    if (tools) hak_san_internal_done(b, sizeof *b);
     s->free = first;
     s->used -= n;
     return n;
+}
+
+static uint32_t collect_remote(hak_slab_t *s)
+{
+    return HAK_TOOLS_ON ? collect_remote_body(s, 1) : collect_remote_body(s, 0);
 }
 
 /* Carve up to a page's worth (at least 4) of never-used slots onto the
@@ -312,7 +318,7 @@ void heap_free_other(hak_slab_t *s, unsigned char *p)
     heap_free_remote(s, p);
 }
 
-static void heap_free_remote(hak_slab_t *s, unsigned char *p)
+static inline __attribute__((always_inline)) void heap_free_remote_body(hak_slab_t *s, unsigned char *p, int tools)
 {
     hak_heap_t *me = hak_tl_own;
     /* A slab whose owner died is claimed by the first thread that frees into
@@ -321,7 +327,7 @@ static void heap_free_remote(hak_slab_t *s, unsigned char *p)
         slab_claim(s, me)) {
         collect_remote(s);
         avail_push(me, s);
-        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, HAK_TOOLS_ON);
+        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, tools);
         return;
     }
     /* claim the slot atomically: of two racing frees only one wins */
@@ -342,21 +348,27 @@ static void heap_free_remote(hak_slab_t *s, unsigned char *p)
             return;
         }
     }
-    hak_san_free(p, slab_usable(s));
+    if (tools) hak_san_free(p, slab_usable(s));
     hak_free_t *b = (hak_free_t *)(void *)p;
-    hak_san_internal(b, sizeof *b);
+    if (tools) hak_san_internal(b, sizeof *b);
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
     do {
         b->next_enc = hak_fl_enc((hak_free_t *)old, s->key, b);
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)b,
                                                     memory_order_seq_cst, memory_order_relaxed));
-    hak_san_internal_done(b, sizeof *b);
+    if (tools) hak_san_internal_done(b, sizeof *b);
     if (me != &hak_empty_heap) me->nfree[s->cls]++;
     else atomic_fetch_add_explicit(&hak_heapless_frees[s->cls], 1, memory_order_relaxed);
     if (atomic_load_explicit(&s->full, memory_order_seq_cst)) {
         hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (o) atomic_store_explicit(&o->remote_full, 1, memory_order_release);
     }
+}
+
+static void heap_free_remote(hak_slab_t *s, unsigned char *p)
+{
+    if (HAK_TOOLS_ON) heap_free_remote_body(s, p, 1);
+    else heap_free_remote_body(s, p, 0);
 }
 
 /* ---------------------------------------------------------- thread exit */
