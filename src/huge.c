@@ -22,7 +22,8 @@ void *huge_alloc(size_t n, size_t align)
     size_t uoff = align > HAK_HUGE_UOFF ? align : HAK_HUGE_UOFF;
     size_t maxalign = align > HAK_CHUNK ? align : HAK_CHUNK;
     if (n > PTRDIFF_MAX - uoff - maxalign - HAK_PAGE) { errno = ENOMEM; return NULL; }
-    size_t len = page_up(uoff + n);
+    /* at least one byte, so that even malloc-size 0 leaves the user pointer inside the mapping */
+    size_t len = page_up(uoff + (n ? n : 1));
     hak_chunk_t *c = os_map(len, maxalign);
     if (!c) { errno = ENOMEM; return NULL; }
     uintptr_t user = (uintptr_t)c + uoff;
@@ -56,6 +57,8 @@ void huge_free(hak_chunk_t *c)
     hak_unlock();
     unsigned i = atomic_fetch_add_explicit(&ring_pos, 1, memory_order_relaxed) % RING;
     atomic_store_explicit(&ring[i], user, memory_order_relaxed);
+    /* ASan's shadow outlives the mapping: leave it clean for whoever maps here next */
+    HAK_UNPOISON(c, len);
     os_unmap(c, len);
 }
 
@@ -72,7 +75,7 @@ void *huge_realloc(hak_chunk_t *c, size_t n)
 {
     size_t uoff = c->huge_user - (uintptr_t)c;
     if (n > PTRDIFF_MAX - uoff - HAK_CHUNK - HAK_PAGE) { errno = ENOMEM; return NULL; }
-    size_t len = page_up(uoff + n), old = c->map_len, oldsize = c->huge_size;
+    size_t len = page_up(uoff + (n ? n : 1)), old = c->map_len, oldsize = c->huge_size;
     if (len == old) return (void *)c->huge_user;
     hak_lock();
     cmap_clear((uintptr_t)c, old);
