@@ -17,12 +17,21 @@ extern hak_chunk_t *_Atomic *hak_cmap;   /* HAK_MAP_N entries; NULL before init.
 
 /* The descriptor owning the chunk at base (base % HAK_CHUNK == 0), or NULL.
  * Reads only the map.  Contract assumed by the proofs: proofs/README.md. */
+/*@ axiomatic hak_map_model {
+      // the chunk map's entry for the chunk at base, a snapshot
+      logic hak_chunk_t *hak_desc_of(integer base);
+    } */
 /*@ requires link: base == (uintptr_t)p - (uintptr_t)p % HAK_CHUNK;
     assigns \nothing;
     ensures model: \result == hak_desc_of(base);
     ensures desc: \result != \null ==> \valid_read(\result);
-    ensures slabs: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
-        \result == (hak_chunk_t *)(p - (uintptr_t)p % HAK_CHUNK) &&
+    ensures uptr: \result != \null ==> 0 <= (uintptr_t)\result <= 18446744073709551615;
+    ensures stride: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].stride > 0;
+    ensures first: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first >= HAK_FIRST;
+    ensures chunk: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
         \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1)); */
 #ifdef __FRAMAC__
 hak_chunk_t *cmap_lookup(uintptr_t base) /*@ ghost (const unsigned char *p) */;

@@ -10,9 +10,14 @@
 #include <stdint.h>
 #include "types.h"
 
+/*@ // a link as C computes it: each ^ of two uintptr_t is a uintptr_t
+    logic integer hak_fl_x(integer v, integer key, integer slot) =
+      (uintptr_t)((uintptr_t)(v ^ key) ^ slot);
+*/
+
 /*@ requires uptr: 0 <= (uintptr_t)next <= 18446744073709551615 && 0 <= (uintptr_t)slot <= 18446744073709551615;
     assigns \nothing;
-    ensures encodes: \result == ((uintptr_t)next ^ key ^ (uintptr_t)slot);
+    ensures encodes: \result == hak_fl_x((uintptr_t)next, key, (uintptr_t)slot);
     ensures decodes: (hak_free_t *)(\result ^ key ^ (uintptr_t)slot) == next; */
 static inline uintptr_t hak_fl_enc(const hak_free_t *next, uintptr_t key, const hak_free_t *slot)
 {
@@ -21,7 +26,7 @@ static inline uintptr_t hak_fl_enc(const hak_free_t *next, uintptr_t key, const 
 
 /*@ requires uptr: 0 <= (uintptr_t)slot <= 18446744073709551615;
     assigns \nothing;
-    ensures decodes: \result == (hak_free_t *)(e ^ key ^ (uintptr_t)slot); */
+    ensures decodes: \result == (hak_free_t *)hak_fl_x(e, key, (uintptr_t)slot); */
 static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_t *slot)
 {
     return (hak_free_t *)(e ^ key ^ (uintptr_t)slot);
@@ -39,7 +44,13 @@ static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_
       axiom hak_xor_u64: \forall integer x, y;
         0 <= x <= 18446744073709551615 ==> 0 <= y <= 18446744073709551615 ==>
         0 <= (x ^ y) <= 18446744073709551615;
-    } */
+    }
+    // proved from hak_xor_u64: the C link is the plain xor, so push's
+    // contract (plain) and pop's (as C computes it) compose
+    lemma hak_fl_x_plain: \forall integer v, key, slot;
+      0 <= v <= 18446744073709551615 ==> 0 <= key <= 18446744073709551615 ==>
+      0 <= slot <= 18446744073709551615 ==> hak_fl_x(v, key, slot) == (v ^ key ^ slot);
+*/
 
 /* a decoded link is acceptable: NULL or inside [start, start + span).  One
  * unsigned compare: below start the difference wraps to >= span. */
@@ -73,13 +84,13 @@ static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
     requires nowrap: start + span <= 18446744073709551616;
     assigns *head;
     behavior linked:
-      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) == \null ||
-              start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span;
+      assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) == \null ||
+              start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span;
       ensures \result == 1;
-      ensures next: *head == (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b);
+      ensures next: *head == (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b);
     behavior corrupt:
-      assumes (hak_free_t *)(b->next_enc ^ key ^ (uintptr_t)b) != \null &&
-              !(start <= (b->next_enc ^ key ^ (uintptr_t)b) < start + span);
+      assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) != \null &&
+              !(start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span);
       ensures \result == 0;
       ensures *head == b;
     complete behaviors; disjoint behaviors; */

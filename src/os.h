@@ -19,7 +19,15 @@ void  os_purge(void *p, size_t len);
  * failure, the old mapping intact. */
 void *os_remap(void *p, size_t oldlen, size_t newlen, size_t align);
 /* 1 if the page at page (page-aligned) is mapped, 0 otherwise (including
- * non-canonical addresses).  Reads nothing. */
+ * non-canonical addresses).  Reads nothing.  Contract assumed by the proofs
+ * (proofs/README.md): hak_mapped is the kernel's answer, a snapshot. */
+/*@ axiomatic hak_os_model {
+      predicate hak_mapped(integer page);
+    } */
+/*@ requires aligned: page % HAK_PAGE == 0;
+    assigns \nothing;
+    ensures \result == 0 || \result == 1;
+    ensures model: \result == 1 <==> hak_mapped(page); */
 int   os_page_mapped(uintptr_t page);
 /* Fill buf with n random bytes (getrandom, with a weaker fallback). */
 void  os_random(void *buf, size_t n);

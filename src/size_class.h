@@ -8,7 +8,7 @@
  * Tiny: 16-byte steps to 256, then eight classes per doubling (at most 12 %
  * rounding, which keeps peak RSS near glibc's); the last class (1040) exists
  * so that a 1024-byte request stays tiny.
- * Mid: four classes per doubling from 1280 to 256 KiB of usable bytes. */
+ * Mid: four classes per doubling from 1280 B to 1 MiB of usable bytes. */
 #ifndef HAK_SIZE_CLASS_H
 #define HAK_SIZE_CLASS_H
 
@@ -17,8 +17,8 @@
 #include "layout.h"
 
 #define HAK_NTINY   33u
-#define HAK_NMID    32u
-#define HAK_NCLASS  65u
+#define HAK_NMID    40u
+#define HAK_NCLASS  73u
 
 static const uint32_t hak_class_stride[HAK_NCLASS] = {
     /* tiny */
@@ -32,6 +32,7 @@ static const uint32_t hak_class_stride[HAK_NCLASS] = {
     5136, 6160, 7184, 8208, 10256, 12304, 14352, 16400,
     20496, 24592, 28688, 32784, 40976, 49168, 57360, 65552,
     81936, 98320, 114704, 131088, 163856, 196624, 229392, 262160,
+    327696, 393232, 458768, 524304, 655376, 786448, 917520, 1048592,
 };
 
 /* Tiny lookup: request n (0..1024) -> class, indexed by n / 16.  A request
@@ -78,9 +79,9 @@ static inline unsigned hak_tiny_class(size_t n)
 /* floor(log2(x)) for x = n - 1 of a mid request.  WP sees only this
  * prototype and its contract (trusted, proofs/README.md): Frama-C gives
  * __builtin_clzl no functional spec. */
-/*@ requires 1024 <= x <= 262143;
+/*@ requires 1024 <= x <= 1048575;
     assigns \nothing;
-    ensures range: 10 <= \result <= 17;
+    ensures range: 10 <= \result <= 19;
     behavior e10: assumes x < 2048;            ensures \result == 10;
     behavior e11: assumes 2048 <= x < 4096;     ensures \result == 11;
     behavior e12: assumes 4096 <= x < 8192;     ensures \result == 12;
@@ -88,7 +89,9 @@ static inline unsigned hak_tiny_class(size_t n)
     behavior e14: assumes 16384 <= x < 32768;   ensures \result == 14;
     behavior e15: assumes 32768 <= x < 65536;   ensures \result == 15;
     behavior e16: assumes 65536 <= x < 131072;  ensures \result == 16;
-    behavior e17: assumes 131072 <= x;          ensures \result == 17;
+    behavior e17: assumes 131072 <= x < 262144; ensures \result == 17;
+    behavior e18: assumes 262144 <= x < 524288; ensures \result == 18;
+    behavior e19: assumes 524288 <= x;          ensures \result == 19;
     complete behaviors; disjoint behaviors; */
 #ifdef __FRAMAC__
 unsigned hak_log2(size_t x);
@@ -108,7 +111,7 @@ static inline unsigned hak_log2(size_t x)
     ensures smallest: \result == HAK_NTINY || hak_usable(\result - 1) < n; */
 static inline unsigned hak_mid_class(size_t n)
 {
-    unsigned e = hak_log2(n - 1u);                         /* 10 .. 17 */
+    unsigned e = hak_log2(n - 1u);                         /* 10 .. 19 */
     size_t step = (size_t)1 << (e - 2u);
     size_t q = (n + step - 1u) / step;                     /* 5 .. 8 */
     return HAK_NTINY + (e - 10u) * 4u + (unsigned)(q - 5u);

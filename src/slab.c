@@ -33,7 +33,10 @@ static unsigned span_units(unsigned c)
     if (hak_class_is_tiny(c)) return 1;
     size_t stride = hak_class_stride[c];
     size_t want = stride <= 16400 ? 8 : 4;
-    unsigned k = (unsigned)((want * stride + HAK_FIRST + HAK_SLAB - 1) / HAK_SLAB);
+    unsigned k;
+    /* the largest classes hold fewer blocks: a span must fit in a chunk */
+    while ((k = (unsigned)((want * stride + HAK_FIRST + HAK_SLAB - 1) / HAK_SLAB)) > HAK_NSLAB - 1 && want > 1)
+        want--;
     unsigned best = k;
     size_t best_waste = SIZE_MAX;
     for (unsigned t = k; t < k + 3 && t < HAK_NSLAB; t++) {

@@ -41,7 +41,7 @@ static const size_t edge_sizes[] = {
     1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100, 127, 128, 129,
     255, 256, 257, 511, 512, 513, 1000, 1008, 1015, 1016, 1023, 1024, 1025, 1040,
     2047, 2048, 2049, 4095, 4096, 4097, 8191, 8192, 65535, 65536, 65537,
-    131072, 262128, 262143, 262144, 262145, 262160, 300000, 524288, 1048576,
+    131072, 262128, 262143, 262144, 262145, 262160, 300000, 524288, 1048576, 1048577,
     2097152 - 16, 2097152, 2097152 + 1, 4194304, 16777216 + 3,
 };
 #define NEDGE (sizeof edge_sizes / sizeof edge_sizes[0])
@@ -257,7 +257,7 @@ static void test_alignment(const family *f)
 static void test_calloc_dirty(const family *f)
 {
     static const size_t sizes[] = { 1, 16, 24, 100, 512, 1000, 1024, 1025, 2000, 50000,
-                                    262144, 262145, 1 << 20, 3 << 20 };
+                                    262144, 262145, 1048577, 1 << 20, 3 << 20 };
     enum { B = 32 };
     CHECK_LOOP_BEGIN();
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
@@ -299,7 +299,7 @@ static void test_calloc_dirty(const family *f)
 static void test_realloc(const family *f)
 {
     /* tiny -> mid -> huge -> mid -> tiny and back, content preserved at each step */
-    static const size_t path[] = { 10, 100, 1024, 1025, 3000, 70000, 262144, 262145, 1 << 20,
+    static const size_t path[] = { 10, 100, 1024, 1025, 3000, 70000, 262144, 262145, 1048577, 1 << 20,
                                    5 << 20, 300000, 100000, 2000, 1000, 500, 24, 1, 8 << 20, 17, 0 };
     unsigned char *p = f->realloc(NULL, path[0]);
     CHECK(p != NULL, "%s realloc(NULL, %zu)", f->name, path[0]);
@@ -526,7 +526,7 @@ static void test_hak_only(void)
     }
 
     /* classify has no side effect; free_checked frees exactly once */
-    static const size_t sizes[] = { 24, 1024, 1025, 262144, 262145, 3 << 20 };
+    static const size_t sizes[] = { 24, 1024, 1025, 262144, 262145, 1048576, 1048577, 3 << 20 };
     for (int k = 0; k < 6; k++) {
         size_t n = sizes[k];
         unsigned char *p = HK(hak_malloc)(n);
@@ -555,7 +555,7 @@ static void test_hak_only(void)
     /* statistics follow the calls */
     hak_stats a, b;
     HK(hak_get_stats)(&a);
-    void *t = HK(hak_malloc)(100), *m = HK(hak_malloc)(10000), *h = HK(hak_malloc)(1 << 20);
+    void *t = HK(hak_malloc)(100), *m = HK(hak_malloc)(10000), *h = HK(hak_malloc)(HAKMEM_MID_MAX + 1);
     HK(hak_get_stats)(&b);
     CHECK(b.tiny_allocs >= a.tiny_allocs + 1 && b.mid_allocs >= a.mid_allocs + 1 &&
               b.huge_allocs >= a.huge_allocs + 1,

@@ -30,7 +30,7 @@ extern const struct fault *const __start_hak_faults[];
 extern const struct fault *const __stop_hak_faults[];
 
 /* ---------------------------------------------------------------- witnesses */
-static const size_t wit_sizes[] = { 24, 100, 1000, 1024, 3000, 100000, 262144, 2 << 20 };
+static const size_t wit_sizes[] = { 24, 100, 1000, 1024, 3000, 100000, 262144, 1048576, 1048577, 2 << 20 };
 #define NWIT (sizeof wit_sizes / sizeof wit_sizes[0])
 static void *wit[NWIT];
 

@@ -65,7 +65,7 @@ static int child_body(unsigned char **inherited, size_t *inh_len, int ninh)
             return 2;
         free(inherited[i]);
     }
-    static const size_t sizes[] = { 1, 16, 100, 1024, 1025, 8000, 262144, 262145, 1 << 20, 4 << 20 };
+    static const size_t sizes[] = { 1, 16, 100, 1024, 1025, 8000, 262144, 262145, 1048577, 1 << 20, 4 << 20 };
     for (int round = 0; round < 10; round++) {
         unsigned char *p[10];
         for (int k = 0; k < 10; k++) {

@@ -1,7 +1,7 @@
 /* rss.c: memory goes back to the OS.
  *
  * 1. Tiny + Mid: allocate T_RSS_MIB (default 200) MiB, half in Tiny blocks
- *    (1..1024 bytes) and half in Mid blocks (1 KiB..256 KiB), every byte
+ *    (1..1024 bytes) and half in Mid blocks (1 KiB..1 MiB), every byte
  *    written; free everything in random order; malloc_trim(0) and hak_trim().
  *    Pass: VmRSS ends within TOL of the start, TOL = 10 % of the allocation
  *    (20 MiB for 200 MiB) plus 4 MiB for the bookkeeping of the test itself.
