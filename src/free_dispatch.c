@@ -86,7 +86,7 @@ __attribute__((always_inline)) inline void hak_free_found(hak_where_t *w, void *
         hak_mid_hdr_t *ah = (hak_mid_hdr_t *)(void *)((unsigned char *)p - HAK_MID_HDR);
         ah->check = hak_hdr_check(hak_key((uintptr_t)p), HAK_ST_FREE);
     }
-    heap_free(&c->slab[w->unit->head], w->user);
+    heap_free(w->unit->slab, w->user);
 }
 
 
@@ -131,7 +131,7 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
     hak_where_t w = { NULL, NULL, NULL };
     hak_free_status st = hak_classify(p, &w);
     if (likely(st == HAK_FREE_OK) && likely(w.unit != NULL) && likely((unsigned char *)p == w.user)) {
-        hak_slab_t *s = &w.chunk->slab[w.unit->head];
+        hak_slab_t *s = w.unit->slab;
         hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             if (likely(w.unit->kind == HAK_SLAB_TINY)) heap_free_body(h, s, p, 1, 0);
@@ -149,7 +149,7 @@ void hak_free(void *p)
     hak_chunk_t *c;
     hak_unit_t *u = hak_tiny_live(p, &c);
     if (likely(u != NULL)) {
-        hak_slab_t *s = &c->slab[u->head];
+        hak_slab_t *s = u->slab;
         hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             heap_free_body(h, s, p, 1, 0);

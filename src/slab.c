@@ -25,6 +25,12 @@ void commit_add_locked(int64_t n)
 
 #define ALL_UNITS 0xfffffffeu                /* units 1..31 */
 
+/* A huge block's user pointer sits HAK_HUGE_UOFF past its descriptor, and a
+ * slab chunk's descriptor must fit in unit 0. */
+_Static_assert(sizeof(hak_chunk_t) <= HAK_HUGE_UOFF, "chunk descriptor overlaps a huge block");
+_Static_assert(sizeof(hak_chunk_t) <= HAK_SLAB, "chunk descriptor larger than unit 0");
+_Static_assert(sizeof(hak_unit_t) == 32, "the unit stride is assumed to be a power of two");
+
 /* Units of a span for class c: tiny classes one unit; mid classes enough
  * for 8 blocks (4 above 16 KiB), choosing among three lengths the one that
  * wastes the smallest fraction of its bytes. */
@@ -131,6 +137,7 @@ hak_slab_t *slab_new(unsigned cls)
         x->cookie = cookie;
         x->cls = (uint8_t)cls;
         x->head = (uint8_t)u;
+        x->slab = s;
     }
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, kind, __ATOMIC_RELEASE);
@@ -318,7 +325,7 @@ int slab_check_all(void)
             /* a forked child's orphaned heaps may have been mid-update: skip them */
             hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_relaxed);
             if (o && o->state == HAK_HEAP_ORPHAN) continue;
-            if (s->nunits == 0 || u + s->nunits > HAK_NSLAB || s->head != u) { bad = -4; break; }
+            if (s->nunits == 0 || u + s->nunits > HAK_NSLAB || s->head != u || x->slab != s) { bad = -4; break; }
             if (s->bumped > s->capacity || s->used > s->bumped) { bad = -5; break; }
             if (x->end != s->first + s->bumped * s->stride || x->first != s->first) { bad = -6; break; }
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
@@ -335,7 +342,7 @@ int slab_check_all(void)
             for (unsigned i = u + 1; i < u + s->nunits; i++) {
                 hak_unit_t *y = &c->unit[i];
                 if (y->head != u || y->end != x->end || y->stride != x->stride || y->first != x->first ||
-                    y->kind != x->kind)
+                    y->kind != x->kind || y->slab != s)
                     bad = -8;
             }
         }

@@ -27,7 +27,7 @@ enum hak_slab_where { HAK_IN_NONE = 0, HAK_IN_AVAIL, HAK_IN_FULL, HAK_IN_ABANDON
 
 struct hak_heap;
 
-/* Grid of one slab unit: all the classifier reads (16 bytes, so the unit
+/* Grid of one slab unit: all the classifier reads (32 bytes, so the unit
  * of a pointer is one shift away).  A slab spans nunits units; its grid is
  * copied into each of them.  Invariants while kind != UNUSED:
  *   end == first + bumped * stride of the slab, end <= (head + nunits) * HAK_SLAB
@@ -40,6 +40,8 @@ typedef struct hak_unit {
     uint8_t  cookie;           /* tiny tag cookie, 1..253 */
     uint8_t  cls;              /* size class */
     uint8_t  head;             /* unit index of the slab's head (its hak_slab_t) */
+    struct hak_slab *slab;     /* == &chunk->slab[head]: saves the free path an index computation */
+    uint64_t pad_;             /* 32 bytes: a unit is one shift away */
 } hak_unit_t;
 
 /* State of one slab, kept at the index of its head unit.  Invariants:
