@@ -15,6 +15,45 @@
 #include "os.h"
 #include "tag.h"
 
+/* ---- Proof model (ACSL only; proofs/README.md lists what is trusted) ----
+ * The world the classifier looks at is abstract: hak_desc_of (chunk map,
+ * chunk_map.h), hak_mapped (mincore, os.h), the header bytes in front of a
+ * pointer as hak_hdr_read returns them, and hak_key as a function of the
+ * address and the secret.  None of them has an axiom. */
+/*@ axiomatic hak_classify_model {
+      logic integer hak_hdr_magic(unsigned char *p);
+      logic integer hak_hdr_aux(unsigned char *p);
+      logic integer hak_hdr_chk(unsigned char *p);
+      logic integer hak_keyf(integer a, integer secret);
+    }
+    logic integer hak_cbase(integer a) = a - a % HAK_CHUNK;
+    logic integer hak_pg(integer a) = a - a % HAK_PAGE;
+    // every byte a header read in front of a would touch is on a mapped page
+    predicate hak_front_mapped(integer a) =
+      a >= HAK_MID_HDR && \forall integer x; a - HAK_MID_HDR <= x < a ==> hak_mapped(hak_pg(x));
+    logic hak_unit_t *hak_unit_of(integer a) =
+      &hak_desc_of(hak_cbase(a))->unit[(a % HAK_CHUNK) / HAK_SLAB];
+    predicate hak_grid{L}(hak_unit_t *u, integer off) =
+      \at(u->first, L) <= off < \at(u->end, L) && (off - \at(u->first, L)) % \at(u->stride, L) == 0;
+    logic integer hak_verdict(integer st) =
+      st == HAK_ST_ALLOC ? HAK_FREE_OK : st == HAK_ST_FREE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
+    logic integer hak_tstate{L}(unsigned char *p, integer cookie) = (\at(*(p - 1), L) + 256 - cookie) % 256;
+    logic integer hak_hstate{L}(unsigned char *p, integer a) = hak_hdr_chk(p) ^ hak_keyf(a, \at(hak_secret, L));
+    // verdict of the block whose user pointer p (address a) is on u's grid
+    logic integer hak_block_verdict{L}(hak_unit_t *u, unsigned char *p, integer a) =
+      \at(u->kind, L) == HAK_SLAB_TINY ? hak_verdict(hak_tstate{L}(p, \at(u->cookie, L))) :
+      hak_hdr_magic(p) == HAK_MID_MAGIC && hak_hdr_aux(p) == \at(u->cls, L) ? hak_verdict(hak_hstate{L}(p, a)) :
+      HAK_FREE_INVALID;
+*/
+
+/* hak_key (internal.h) is a bit mixer; WP is given only that it is a
+ * function of the address and the secret (trusted, proofs/README.md). */
+#ifdef __FRAMAC__
+/*@ assigns \nothing;
+    ensures \result == hak_keyf(a, hak_secret); */
+static inline uint64_t hak_key(uintptr_t a);
+#endif
+
 /* Slot grid: a is a user pointer of the slab iff first <= off < end and
  * (off - first) % stride == 0.  Compares before subtracting: no wrap. */
 /*@ requires stride > 0;
@@ -28,8 +67,11 @@ static inline int hak_on_grid(uintptr_t off, uint32_t first, uint32_t end, uint3
 }
 
 /* Thin byte layer: the 16-byte header in front of p, read by copy. */
-/*@ requires \valid_read(p - 16 .. p - 1);
-    assigns \nothing; */
+/*@ requires \valid_read(p + (-16 .. -1));
+    assigns \nothing;
+    ensures \result.magic == hak_hdr_magic(p);
+    ensures \result.aux == hak_hdr_aux(p);
+    ensures \result.check == hak_hdr_chk(p); */
 #ifdef __FRAMAC__
 hak_mid_hdr_t hak_hdr_read(const unsigned char *p);
 #else
@@ -45,6 +87,9 @@ __attribute__((no_sanitize("address"))) static inline hak_mid_hdr_t hak_hdr_read
 /* Foreign pointer: which page(s) would a header read touch?  Probe them
  * page-aligned; a pointer below 16 has no bytes in front of it at all. */
 /* cold and out of line: keeps the owned-pointer path free of calls */
+/*@ assigns \nothing;
+    ensures \result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED;
+    ensures probe: \result == HAK_FREE_FOREIGN <==> hak_front_mapped(a); */
 __attribute__((noinline, cold)) static hak_free_status hak_classify_foreign(uintptr_t a)
 {
     if (a < HAK_MID_HDR) return HAK_FREE_UNMAPPED;
@@ -57,6 +102,8 @@ __attribute__((noinline, cold)) static hak_free_status hak_classify_foreign(uint
 }
 
 /* Verdict from a decoded state: ALLOC -> OK, FREE -> DOUBLE, else INVALID. */
+/*@ assigns \nothing;
+    ensures \result == hak_verdict(st); */
 static inline hak_free_status hak_state_verdict(uint64_t st)
 {
     if (st == HAK_ST_ALLOC) return HAK_FREE_OK;
@@ -66,6 +113,10 @@ static inline hak_free_status hak_state_verdict(uint64_t st)
 
 /* Mid block on the grid of u: its header.  Out of line (as are the huge
  * and alias cases) so the tiny path keeps its registers. */
+/*@ requires \valid_read(u) && \valid_read(p + (-16 .. -1));
+    requires u->kind != HAK_SLAB_TINY;
+    assigns \nothing;
+    ensures \result == hak_block_verdict(u, p, a); */
 __attribute__((noinline)) static hak_free_status hak_mid_state(const hak_unit_t *u, const unsigned char *p,
                                                                uintptr_t a)
 {
@@ -75,6 +126,9 @@ __attribute__((noinline)) static hak_free_status hak_mid_state(const hak_unit_t 
 }
 
 /* State of the block whose user pointer is on the grid of unit u. */
+/*@ requires \valid_read(u) && \valid_read(p + (-16 .. -1));
+    assigns \nothing;
+    ensures \result == hak_block_verdict(u, p, a); */
 static inline hak_free_status hak_block_state(const hak_unit_t *u, const unsigned char *p, uintptr_t a)
 {
     if (likely(u->kind == HAK_SLAB_TINY))
@@ -91,6 +145,21 @@ typedef struct hak_alias_res {
 /* An off-grid pointer may be an over-aligned pointer handed out by
  * hak_aligned_alloc: a keyed alias header in front of it names the real
  * block.  Anything else off the grid is INVALID. */
+/*@ requires \valid_read(c);
+    requires ptr: a == (uintptr_t)p && off == a % HAK_CHUNK;
+    requires unit: u == &c->unit[off / HAK_SLAB] && u->kind != HAK_SLAB_UNUSED;
+    requires chunk: \valid_read(p - off + (0 .. HAK_CHUNK - 1));
+    requires stride: \forall integer i; 0 <= i < HAK_NSLAB ==> c->unit[i].stride > 0;
+    requires first: \forall integer i; 0 <= i < HAK_NSLAB ==>
+                      c->unit[i].kind != HAK_SLAB_UNUSED ==> c->unit[i].first >= HAK_FIRST;
+    assigns \nothing;
+    ensures \result.st == HAK_FREE_OK || \result.st == HAK_FREE_DOUBLE || \result.st == HAK_FREE_INVALID;
+    ensures ok: \result.st == HAK_FREE_OK ==>
+      \let d = hak_hdr_aux(p); \let ru = &c->unit[(off - d) / HAK_SLAB];
+      hak_hdr_magic(p) == HAK_ALIAS_MAGIC && hak_hstate(p, a) == HAK_ST_ALLOC &&
+      HAK_MID_HDR <= d <= off - u->first && \result.real == a - d &&
+      ru->kind != HAK_SLAB_UNUSED && ru->head == u->head && hak_grid(ru, off - d) &&
+      hak_block_verdict(ru, p - d, a - d) == HAK_FREE_OK; */
 __attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_chunk_t *c, const hak_unit_t *u,
                                                                     const unsigned char *p, uintptr_t a,
                                                                     uintptr_t off)
@@ -114,6 +183,15 @@ __attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_ch
 }
 
 /* A huge mapping's descriptor c covers a's chunk. */
+/*@ requires \valid_read(c) && 0 <= (uintptr_t)c <= 18446744073709551615;
+    assigns \nothing;
+    behavior outside: assumes !((uintptr_t)c <= a < (uintptr_t)c + c->map_len);
+      ensures \result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED;
+      ensures probe: \result == HAK_FREE_FOREIGN <==> hak_front_mapped(a);
+    behavior inside: assumes (uintptr_t)c <= a < (uintptr_t)c + c->map_len;
+      ensures \result == (a == c->huge_user ? hak_verdict(c->huge_check ^ hak_keyf(a, hak_secret))
+                                              : HAK_FREE_INVALID);
+    complete behaviors; disjoint behaviors; */
 __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chunk_t *c, uintptr_t a)
 {
     uintptr_t base = (uintptr_t)c;
@@ -127,10 +205,19 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
  * The same checks as hak_classify's tiny path, in the same order, from the
  * same helpers; it makes no call, so the free fast path needs no stack
  * frame.  A non-NULL result implies hak_classify(p) == HAK_FREE_OK. */
+/*@ requires \valid(cp);
+    requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
+    assigns *cp;
+    ensures live: \result != \null ==>
+      hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
+      hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
+      \result == hak_unit_of((uintptr_t)p) && *cp == hak_desc_of(hak_cbase((uintptr_t)p)) &&
+      \result->kind == HAK_SLAB_TINY && hak_grid(\result, (uintptr_t)p % HAK_CHUNK) &&
+      hak_block_verdict(\result, p, (uintptr_t)p) == HAK_FREE_OK; */
 static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
 {
     uintptr_t a = (uintptr_t)p;
-    hak_chunk_t *c = cmap_lookup(a - a % HAK_CHUNK);
+    hak_chunk_t *c = cmap_lookup(a - a % HAK_CHUNK) /*@ ghost (p) */;
     if (c == NULL || c->kind != HAK_CHUNK_SLABS) return NULL;
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
@@ -140,11 +227,54 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     return u;
 }
 
+/*@ requires \valid(w);
+    requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
+    assigns w->chunk, w->user, w->unit;
+    behavior null: assumes p == \null;
+      ensures \result == HAK_FREE_NULL;
+    behavior foreign: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) == \null;
+      ensures \result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED;
+      ensures probe: \result == HAK_FREE_FOREIGN <==> hak_front_mapped((uintptr_t)p);
+    behavior huge: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
+                           hak_desc_of(hak_cbase((uintptr_t)p))->kind != HAK_CHUNK_SLABS;
+      ensures outside: \let c = hak_desc_of(hak_cbase((uintptr_t)p));
+        !((uintptr_t)c <= (uintptr_t)p < (uintptr_t)c + c->map_len) ==>
+        (\result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED) &&
+        (\result == HAK_FREE_FOREIGN <==> hak_front_mapped((uintptr_t)p));
+      ensures inside: \let c = hak_desc_of(hak_cbase((uintptr_t)p));
+        (uintptr_t)c <= (uintptr_t)p < (uintptr_t)c + c->map_len ==>
+        \result == ((uintptr_t)p == c->huge_user ?
+                     hak_verdict(c->huge_check ^ hak_keyf((uintptr_t)p, hak_secret)) : HAK_FREE_INVALID);
+      ensures w->chunk == hak_desc_of(hak_cbase((uintptr_t)p)) && w->user == p;
+    behavior unused: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
+                             hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
+                             hak_unit_of((uintptr_t)p)->kind == HAK_SLAB_UNUSED;
+      ensures \result == HAK_FREE_INVALID;
+    behavior grid: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
+                           hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
+                           hak_unit_of((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
+                           hak_grid(hak_unit_of((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
+      ensures \result == hak_block_verdict(hak_unit_of((uintptr_t)p), p, (uintptr_t)p);
+      ensures w->chunk == hak_desc_of(hak_cbase((uintptr_t)p)) && w->unit == hak_unit_of((uintptr_t)p);
+      ensures w->user == p;
+    behavior offgrid: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
+                              hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
+                              hak_unit_of((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
+                              !hak_grid(hak_unit_of((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
+      ensures \result == HAK_FREE_OK || \result == HAK_FREE_DOUBLE || \result == HAK_FREE_INVALID;
+      ensures alias_ok: \result == HAK_FREE_OK ==>
+        \let a = (uintptr_t)p; \let off = a % HAK_CHUNK; \let d = hak_hdr_aux(p);
+        \let c = hak_desc_of(hak_cbase(a)); \let ru = &c->unit[(off - d) / HAK_SLAB];
+        hak_hdr_magic(p) == HAK_ALIAS_MAGIC && hak_hstate(p, a) == HAK_ST_ALLOC &&
+        HAK_MID_HDR <= d <= off - hak_unit_of(a)->first && w->user == (unsigned char *)(a - d) &&
+        ru->kind != HAK_SLAB_UNUSED && ru->head == hak_unit_of(a)->head && hak_grid(ru, off - d) &&
+        hak_block_verdict(ru, p - d, a - d) == HAK_FREE_OK;
+    complete behaviors; disjoint behaviors; */
 static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *w)
 {
     if (p == NULL) return HAK_FREE_NULL;
     uintptr_t a = (uintptr_t)p;
-    hak_chunk_t *c = cmap_lookup(a - a % HAK_CHUNK);
+    hak_chunk_t *c = cmap_lookup(a - a % HAK_CHUNK) /*@ ghost (p) */;
     if (c == NULL) return hak_classify_foreign(a);
     w->chunk = c;
     w->user = (unsigned char *)(uintptr_t)a;

@@ -15,7 +15,8 @@
 #define HAK_FIRST        16u          /* offset of the first user pointer in a slab: room for
                                          the tiny tag of slot 0 or the mid header of block 0 */
 #define HAK_MID_HDR      16u          /* bytes of the mid header in front of a mid user pointer */
-#define HAK_HUGE_UOFF    4096u        /* default offset of a huge user pointer from its mapping */
+#define HAK_HUGE_UOFF    8192u        /* default offset of a huge user pointer from its mapping:
+                                         room for its hak_chunk_t (checked in slab.c) */
 #define HAK_VA_BITS      47
 #define HAK_MAP_N        67108864u    /* 2^47 / HAK_CHUNK entries in the chunk map */
 

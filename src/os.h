@@ -24,7 +24,7 @@ void *os_remap(void *p, size_t oldlen, size_t newlen, size_t align);
 /*@ axiomatic hak_os_model {
       predicate hak_mapped(integer page);
     } */
-/*@ requires aligned: page % HAK_PAGE == 0;
+/*@ requires aligned: page % 4096 == 0;    // HAK_PAGE
     assigns \nothing;
     ensures \result == 0 || \result == 1;
     ensures model: \result == 1 <==> hak_mapped(page); */
