@@ -45,6 +45,10 @@ demo: lib
 clean:
 	rm -rf $(BUILD)
 
+# `make check` is the whole CI suite: each fragment adds its own prerequisites
+# (tests, proofs, fuzz smoke, sanitizers, install); the callgrind guard is here.
+check: bench-guard
+
 # Each area owns its fragment: tests, bench, fuzz, proofs, sanitizers, release.
 -include tests/tests.mk
 -include bench/bench.mk
