@@ -37,13 +37,17 @@
       \at(u->first, L) <= off < \at(u->end, L) && (off - \at(u->first, L)) % \at(u->stride, L) == 0;
     logic integer hak_verdict(integer st) =
       st == HAK_ST_ALLOC ? HAK_FREE_OK : st == HAK_ST_FREE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
-    logic integer hak_tstate{L}(unsigned char *p, integer cookie) = (\at(*(p - 1), L) + 256 - cookie) % 256;
-    logic integer hak_hstate{L}(unsigned char *p, integer a) = hak_hdr_chk(p) ^ hak_keyf(a, \at(hak_secret, L));
-    // verdict of the block whose user pointer p (address a) is on u's grid
-    logic integer hak_block_verdict{L}(hak_unit_t *u, unsigned char *p, integer a) =
-      \at(u->kind, L) == HAK_SLAB_TINY ? hak_verdict(hak_tstate{L}(p, \at(u->cookie, L))) :
-      hak_hdr_magic(p) == HAK_MID_MAGIC && hak_hdr_aux(p) == \at(u->cls, L) ? hak_verdict(hak_hstate{L}(p, a)) :
-      HAK_FREE_INVALID;
+    // verdict of a tiny block from its tag byte and its slab's cookie
+    logic integer hak_tverdict(integer tag, integer cookie) = hak_verdict((tag + 256 - cookie) % 256);
+    // verdict of a mid block from its header and its slab's class; st is
+    // the state decoded from the header's check word (written out at each
+    // use: an xor inside a definition defeats the provers, which lack AC)
+    logic integer hak_mverdict(unsigned char *p, integer cls, integer st) =
+      hak_hdr_magic(p) == HAK_MID_MAGIC && hak_hdr_aux(p) == cls ? hak_verdict(st) : HAK_FREE_INVALID;
+    // verdict of the block at p on the grid of a unit of that kind, cookie and class
+    logic integer hak_bverdict(integer kind, integer tag, integer cookie, unsigned char *p,
+                               integer cls, integer st) =
+      kind == HAK_SLAB_TINY ? hak_tverdict(tag, cookie) : hak_mverdict(p, cls, st);
 */
 
 /* hak_key (internal.h) is a bit mixer; WP is given only that it is a
@@ -116,7 +120,7 @@ static inline hak_free_status hak_state_verdict(uint64_t st)
 /*@ requires \valid_read(u) && \valid_read(p + (-16 .. -1));
     requires u->kind != HAK_SLAB_TINY;
     assigns \nothing;
-    ensures \result == hak_block_verdict(u, p, a); */
+    ensures \result == hak_mverdict(p, u->cls, hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)); */
 __attribute__((noinline)) static hak_free_status hak_mid_state(const hak_unit_t *u, const unsigned char *p,
                                                                uintptr_t a)
 {
@@ -128,7 +132,8 @@ __attribute__((noinline)) static hak_free_status hak_mid_state(const hak_unit_t 
 /* State of the block whose user pointer is on the grid of unit u. */
 /*@ requires \valid_read(u) && \valid_read(p + (-16 .. -1));
     assigns \nothing;
-    ensures \result == hak_block_verdict(u, p, a); */
+    ensures \result == hak_bverdict(u->kind, *(p - 1), u->cookie, p, u->cls,
+                                     hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)); */
 static inline hak_free_status hak_block_state(const hak_unit_t *u, const unsigned char *p, uintptr_t a)
 {
     if (likely(u->kind == HAK_SLAB_TINY))
@@ -156,10 +161,11 @@ typedef struct hak_alias_res {
     ensures \result.st == HAK_FREE_OK || \result.st == HAK_FREE_DOUBLE || \result.st == HAK_FREE_INVALID;
     ensures ok: \result.st == HAK_FREE_OK ==>
       \let d = hak_hdr_aux(p); \let ru = &c->unit[(off - d) / HAK_SLAB];
-      hak_hdr_magic(p) == HAK_ALIAS_MAGIC && hak_hstate(p, a) == HAK_ST_ALLOC &&
+      hak_hdr_magic(p) == HAK_ALIAS_MAGIC && (hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)) == HAK_ST_ALLOC &&
       HAK_MID_HDR <= d <= off - u->first && \result.real == a - d &&
       ru->kind != HAK_SLAB_UNUSED && ru->head == u->head && hak_grid(ru, off - d) &&
-      hak_block_verdict(ru, p - d, a - d) == HAK_FREE_OK; */
+      hak_bverdict(ru->kind, *(p - d - 1), ru->cookie, p - d, ru->cls,
+                   hak_keyf(a - d, hak_secret) ^ hak_hdr_chk(p - d)) == HAK_FREE_OK; */
 __attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_chunk_t *c, const hak_unit_t *u,
                                                                     const unsigned char *p, uintptr_t a,
                                                                     uintptr_t off)
@@ -213,7 +219,7 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
       hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
       \result == hak_unit_of((uintptr_t)p) && *cp == hak_desc_of(hak_cbase((uintptr_t)p)) &&
       \result->kind == HAK_SLAB_TINY && hak_grid(\result, (uintptr_t)p % HAK_CHUNK) &&
-      hak_block_verdict(\result, p, (uintptr_t)p) == HAK_FREE_OK; */
+      hak_tverdict(*(p - 1), \result->cookie) == HAK_FREE_OK; */
 static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
 {
     uintptr_t a = (uintptr_t)p;
@@ -254,7 +260,9 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
                            hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
                            hak_unit_of((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
                            hak_grid(hak_unit_of((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
-      ensures \result == hak_block_verdict(hak_unit_of((uintptr_t)p), p, (uintptr_t)p);
+      ensures \let u = hak_unit_of((uintptr_t)p);
+        \result == hak_bverdict(u->kind, *(p - 1), u->cookie, p, u->cls,
+                                 hak_keyf((uintptr_t)p, hak_secret) ^ hak_hdr_chk(p));
       ensures w->chunk == hak_desc_of(hak_cbase((uintptr_t)p)) && w->unit == hak_unit_of((uintptr_t)p);
       ensures w->user == p;
     behavior offgrid: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
@@ -265,10 +273,11 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
       ensures alias_ok: \result == HAK_FREE_OK ==>
         \let a = (uintptr_t)p; \let off = a % HAK_CHUNK; \let d = hak_hdr_aux(p);
         \let c = hak_desc_of(hak_cbase(a)); \let ru = &c->unit[(off - d) / HAK_SLAB];
-        hak_hdr_magic(p) == HAK_ALIAS_MAGIC && hak_hstate(p, a) == HAK_ST_ALLOC &&
+        hak_hdr_magic(p) == HAK_ALIAS_MAGIC && (hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)) == HAK_ST_ALLOC &&
         HAK_MID_HDR <= d <= off - hak_unit_of(a)->first && w->user == (unsigned char *)(a - d) &&
         ru->kind != HAK_SLAB_UNUSED && ru->head == hak_unit_of(a)->head && hak_grid(ru, off - d) &&
-        hak_block_verdict(ru, p - d, a - d) == HAK_FREE_OK;
+        hak_bverdict(ru->kind, *(p - d - 1), ru->cookie, p - d, ru->cls,
+                   hak_keyf(a - d, hak_secret) ^ hak_hdr_chk(p - d)) == HAK_FREE_OK;
     complete behaviors; disjoint behaviors; */
 static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *w)
 {

@@ -57,8 +57,9 @@ void huge_free(hak_chunk_t *c)
     hak_unlock();
     unsigned i = atomic_fetch_add_explicit(&ring_pos, 1, memory_order_relaxed) % RING;
     atomic_store_explicit(&ring[i], user, memory_order_relaxed);
-    /* ASan's shadow outlives the mapping: leave it clean for whoever maps here next */
-    HAK_UNPOISON(c, len);
+    /* ASan's shadow outlives the mapping: leave it clean for whoever maps here
+     * next (only the user range was ever poisoned) */
+    HAK_UNPOISON((void *)user, len - (user - (uintptr_t)c));
     os_unmap(c, len);
 }
 

@@ -69,7 +69,8 @@ typedef struct hak_slab {
     uint32_t stride;           /* class stride */
     uint32_t first;            /* chunk offset of user pointer 0 */
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
-} hak_slab_t;
+} __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
+                                                 belong to different threads (no false sharing) */
 
 /* Chunk descriptor, at the base of every chunk (slab chunks) or of every huge
  * mapping.  Huge fields are used only when kind == HAK_CHUNK_HUGE. */
