@@ -72,7 +72,8 @@ void *hak_realloc(void *p, size_t n)
         return NULL;
     }
     if (n == 0) {                         /* glibc: free and return NULL */
-        hak_free_found(&w, p);
+        st = hak_free_found(&w, p);
+        if (unlikely(st != HAK_FREE_OK)) hak_report(st, p, "realloc");
         return NULL;
     }
     size_t old = usable_of(&w, p);
@@ -85,7 +86,8 @@ void *hak_realloc(void *p, size_t n)
     void *q = hak_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
     memcpy(q, p, n < old ? n : old);
-    hak_free_found(&w, p);
+    st = hak_free_found(&w, p);
+    if (unlikely(st != HAK_FREE_OK)) hak_report(st, p, "realloc");   /* a racing free won */
     return q;
 }
 

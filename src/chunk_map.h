@@ -12,8 +12,7 @@
 #include <stdint.h>
 #include "types.h"
 
-extern hak_chunk_t *_Atomic *hak_cmap;   /* HAK_MAP_N entries; NULL before init.  Same type as
-                                            _Atomic(hak_chunk_t *) *, a form Frama-C 25 cannot parse */
+extern _Atomic(hak_chunk_t *) *hak_cmap;   /* HAK_MAP_N entries; NULL before init */
 
 /* The descriptor owning the chunk at base (base % HAK_CHUNK == 0), or NULL.
  * Reads only the map.  Contract assumed by the proofs: proofs/README.md. */

@@ -26,13 +26,10 @@
       logic integer hak_hdr_chk(unsigned char *p);
       logic integer hak_keyf(integer a, integer secret);
     }
-    logic integer hak_cbase(integer a) = a - a % HAK_CHUNK;
     logic integer hak_pg(integer a) = a - a % HAK_PAGE;
     // every byte a header read in front of a would touch is on a mapped page
     predicate hak_front_mapped(integer a) =
       a >= HAK_MID_HDR && \forall integer x; a - HAK_MID_HDR <= x < a ==> hak_mapped(hak_pg(x));
-    logic hak_unit_t *hak_unit_of(integer a) =
-      &hak_desc_of(hak_cbase(a))->unit[(a % HAK_CHUNK) / HAK_SLAB];
     predicate hak_grid{L}(hak_unit_t *u, integer off) =
       \at(u->first, L) <= off < \at(u->end, L) && (off - \at(u->first, L)) % \at(u->stride, L) == 0;
     logic integer hak_verdict(integer st) =
@@ -49,6 +46,14 @@
                                integer cls, integer st) =
       kind == HAK_SLAB_TINY ? hak_tverdict(tag, cookie) : hak_mverdict(p, cls, st);
 */
+
+#ifdef __FRAMAC__
+/* Descriptor and unit of address a in the model, spelled out as macros
+ * rather than logic definitions so that Qed sees through them (with
+ * definitions the provers time out unfolding them). */
+#define HAK_L_DESC(a) hak_desc_of((a) - (a) % HAK_CHUNK)
+#define HAK_L_UNIT(a) (&HAK_L_DESC(a)->unit[((a) % HAK_CHUNK) / HAK_SLAB])
+#endif
 
 /* hak_key (internal.h) is a bit mixer; WP is given only that it is a
  * function of the address and the secret (trusted, proofs/README.md). */
@@ -215,9 +220,9 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
     requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
     assigns *cp;
     ensures live: \result != \null ==>
-      hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
-      hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
-      \result == hak_unit_of((uintptr_t)p) && *cp == hak_desc_of(hak_cbase((uintptr_t)p)) &&
+      HAK_L_DESC((uintptr_t)p) != \null &&
+      HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
+      \result == HAK_L_UNIT((uintptr_t)p) && *cp == HAK_L_DESC((uintptr_t)p) &&
       \result->kind == HAK_SLAB_TINY && hak_grid(\result, (uintptr_t)p % HAK_CHUNK) &&
       hak_tverdict(*(p - 1), \result->cookie) == HAK_FREE_OK; */
 static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
@@ -238,44 +243,44 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     assigns w->chunk, w->user, w->unit;
     behavior null: assumes p == \null;
       ensures \result == HAK_FREE_NULL;
-    behavior foreign: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) == \null;
+    behavior foreign: assumes p != \null && HAK_L_DESC((uintptr_t)p) == \null;
       ensures \result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED;
       ensures probe: \result == HAK_FREE_FOREIGN <==> hak_front_mapped((uintptr_t)p);
-    behavior huge: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
-                           hak_desc_of(hak_cbase((uintptr_t)p))->kind != HAK_CHUNK_SLABS;
-      ensures outside: \let c = hak_desc_of(hak_cbase((uintptr_t)p));
+    behavior huge: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
+                           HAK_L_DESC((uintptr_t)p)->kind != HAK_CHUNK_SLABS;
+      ensures outside: \let c = HAK_L_DESC((uintptr_t)p);
         !((uintptr_t)c <= (uintptr_t)p < (uintptr_t)c + c->map_len) ==>
         (\result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED) &&
         (\result == HAK_FREE_FOREIGN <==> hak_front_mapped((uintptr_t)p));
-      ensures inside: \let c = hak_desc_of(hak_cbase((uintptr_t)p));
+      ensures inside: \let c = HAK_L_DESC((uintptr_t)p);
         (uintptr_t)c <= (uintptr_t)p < (uintptr_t)c + c->map_len ==>
         \result == ((uintptr_t)p == c->huge_user ?
                      hak_verdict(c->huge_check ^ hak_keyf((uintptr_t)p, hak_secret)) : HAK_FREE_INVALID);
-      ensures w->chunk == hak_desc_of(hak_cbase((uintptr_t)p)) && w->user == p;
-    behavior unused: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
-                             hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
-                             hak_unit_of((uintptr_t)p)->kind == HAK_SLAB_UNUSED;
+      ensures w->chunk == HAK_L_DESC((uintptr_t)p) && w->user == p;
+    behavior unused: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
+                             HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
+                             HAK_L_UNIT((uintptr_t)p)->kind == HAK_SLAB_UNUSED;
       ensures \result == HAK_FREE_INVALID;
-    behavior grid: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
-                           hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
-                           hak_unit_of((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
-                           hak_grid(hak_unit_of((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
-      ensures \let u = hak_unit_of((uintptr_t)p);
+    behavior grid: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
+                           HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
+                           HAK_L_UNIT((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
+                           hak_grid(HAK_L_UNIT((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
+      ensures \let u = HAK_L_UNIT((uintptr_t)p);
         \result == hak_bverdict(u->kind, *(p - 1), u->cookie, p, u->cls,
                                  hak_keyf((uintptr_t)p, hak_secret) ^ hak_hdr_chk(p));
-      ensures w->chunk == hak_desc_of(hak_cbase((uintptr_t)p)) && w->unit == hak_unit_of((uintptr_t)p);
+      ensures w->chunk == HAK_L_DESC((uintptr_t)p) && w->unit == HAK_L_UNIT((uintptr_t)p);
       ensures w->user == p;
-    behavior offgrid: assumes p != \null && hak_desc_of(hak_cbase((uintptr_t)p)) != \null &&
-                              hak_desc_of(hak_cbase((uintptr_t)p))->kind == HAK_CHUNK_SLABS &&
-                              hak_unit_of((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
-                              !hak_grid(hak_unit_of((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
+    behavior offgrid: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
+                              HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
+                              HAK_L_UNIT((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
+                              !hak_grid(HAK_L_UNIT((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
       ensures \result == HAK_FREE_OK || \result == HAK_FREE_DOUBLE || \result == HAK_FREE_INVALID;
       ensures alias_ok: \result == HAK_FREE_OK ==>
         \let a = (uintptr_t)p; \let off = a % HAK_CHUNK; \let d = hak_hdr_aux(p);
-        \let c = hak_desc_of(hak_cbase(a)); \let ru = &c->unit[(off - d) / HAK_SLAB];
+        \let c = HAK_L_DESC(a); \let ru = &c->unit[(off - d) / HAK_SLAB];
         hak_hdr_magic(p) == HAK_ALIAS_MAGIC && (hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)) == HAK_ST_ALLOC &&
-        HAK_MID_HDR <= d <= off - hak_unit_of(a)->first && w->user == (unsigned char *)(a - d) &&
-        ru->kind != HAK_SLAB_UNUSED && ru->head == hak_unit_of(a)->head && hak_grid(ru, off - d) &&
+        HAK_MID_HDR <= d <= off - HAK_L_UNIT(a)->first && w->user == (unsigned char *)(a - d) &&
+        ru->kind != HAK_SLAB_UNUSED && ru->head == HAK_L_UNIT(a)->head && hak_grid(ru, off - d) &&
         hak_bverdict(ru->kind, *(p - d - 1), ru->cookie, p - d, ru->cls,
                    hak_keyf(a - d, hak_secret) ^ hak_hdr_chk(p - d)) == HAK_FREE_OK;
     complete behaviors; disjoint behaviors; */

@@ -76,19 +76,23 @@ HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
 }
 
 /* Free what the classifier found live.  p is the pointer the user passed
- * (an aligned alias when it differs from w->user). */
-__attribute__((always_inline)) inline void hak_free_found(hak_where_t *w, void *p)
+ * (an aligned alias when it differs from w->user).  Another thread freeing
+ * the same pointer at the same moment may win the slot: then DOUBLE, and
+ * nothing was touched. */
+__attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p)
 {
     hak_chunk_t *c = w->chunk;
-    if (c->kind == HAK_CHUNK_HUGE) { huge_free(c); return; }
+    if (c->kind == HAK_CHUNK_HUGE) return huge_free(c);
     if ((unsigned char *)p != w->user) {
-        /* retire the alias header so a second free of p reads DOUBLE */
+        /* retire the alias header first, so a second free of p reads DOUBLE */
         hak_mid_hdr_t *ah = (hak_mid_hdr_t *)(void *)((unsigned char *)p - HAK_MID_HDR);
-        ah->check = hak_hdr_check(hak_key((uintptr_t)p), HAK_ST_FREE);
+        uint64_t k = hak_key((uintptr_t)p), want = hak_hdr_check(k, HAK_ST_ALLOC);
+        if (!__atomic_compare_exchange_n(&ah->check, &want, hak_hdr_check(k, HAK_ST_FREE), 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return HAK_FREE_DOUBLE;
     }
-    heap_free(w->unit->slab, w->user);
+    return heap_free(w->unit->slab, w->user);
 }
-
 
 hak_free_status hak_classify_ptr(const void *p)
 {
@@ -103,8 +107,8 @@ hak_free_status hak_free_checked(void *p)
     hak_where_t w;
     hak_free_status st = hak_classify(p, &w);
     if (st == HAK_FREE_OK) {
-        hak_free_found(&w, p);
-        return st;
+        st = hak_free_found(&w, p);
+        if (st == HAK_FREE_OK) return st;
     }
     st = refine(st, p);
     if (st != HAK_FREE_NULL) atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
@@ -118,8 +122,8 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
 {
     if (st == HAK_FREE_OK) {
         hak_where_t w = { chunk, unit, user };
-        hak_free_found(&w, p);
-        return;
+        st = hak_free_found(&w, p);
+        if (st == HAK_FREE_OK) return;
     }
     if (st == HAK_FREE_NULL) return;
     hak_report(st, p, fn);
@@ -155,7 +159,8 @@ void hak_free(void *p)
             heap_free_body(h, s, p, 1, 0);
             return;
         }
-        heap_free_other(s, p);      /* live, but another thread's (or tool mode) */
+        /* live, but another thread's (or tool mode) */
+        if (unlikely(heap_free_other(s, p) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, "free");
         return;
     }
     hak_free_named(p, "free");

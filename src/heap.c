@@ -271,10 +271,10 @@ void *heap_alloc_slow(size_t n)
             park_full(h, s);
             s = nx;
         }
-        if (atomic_exchange_explicit(&h->remote_full, 0, memory_order_acquire)) {
+        if (atomic_exchange_explicit(&h->remote_full, 0, memory_order_acquire))
             scan_full(h);
-            if (h->avail[c] != &hak_empty_slab) continue;
-        }
+        /* park_full or scan_full may have put slabs with free blocks back */
+        if (h->avail[c] != &hak_empty_slab) continue;
         s = slab_adopt(c, h);
         if (!s) {
             s = slab_new(c);
@@ -300,7 +300,7 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (s->where == HAK_IN_FULL) unpark(h, s);
 }
 
-static void heap_free_remote(hak_slab_t *s, unsigned char *p);
+static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);
 
 void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 {
@@ -308,67 +308,68 @@ void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 }
 
 /* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
-void heap_free_other(hak_slab_t *s, unsigned char *p)
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p)
 {
     hak_heap_t *me = hak_tl_own;
     if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
         heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
-        return;
+        return HAK_FREE_OK;
     }
-    heap_free_remote(s, p);
+    return heap_free_remote(s, p);
 }
 
-static inline __attribute__((always_inline)) void heap_free_remote_body(hak_slab_t *s, unsigned char *p, int tools)
+/* A free by a thread that does not own the slab.  The slot is claimed first,
+ * with a compare-and-swap of its tag or header from ALLOC to FREE: of any
+ * number of racing frees of one pointer exactly one gets past it; the others
+ * get DOUBLE and touch nothing. */
+static inline __attribute__((always_inline)) hak_free_status heap_free_remote_body(hak_slab_t *s, unsigned char *p,
+                                                                                  int tools)
 {
     hak_heap_t *me = hak_tl_own;
+    if (s->kind == HAK_SLAB_TINY) {
+        uint8_t want = hak_tag_encode(s->cookie, HAK_ST_ALLOC);
+        if (!__atomic_compare_exchange_n(&p[-1], &want, hak_tag_encode(s->cookie, HAK_ST_FREE),
+                                         0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return HAK_FREE_DOUBLE;
+    } else {
+        hak_mid_hdr_t *hd = (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR);
+        uint64_t k = hak_key((uintptr_t)p);
+        uint64_t want = hak_hdr_check(k, HAK_ST_ALLOC);
+        if (!__atomic_compare_exchange_n(&hd->check, &want, hak_hdr_check(k, HAK_ST_FREE),
+                                         0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return HAK_FREE_DOUBLE;
+    }
     /* A slab whose owner died is claimed by the first thread that frees into
      * it: later frees are local, and the slab can go back once empty. */
     if (atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && me != &hak_empty_heap &&
         slab_claim(s, me)) {
         collect_remote(s);
         avail_push(me, s);
-        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, tools);
-        return;
-    }
-    /* claim the slot atomically: of two racing frees only one wins */
-    if (s->kind == HAK_SLAB_TINY) {
-        uint8_t want = hak_tag_encode(s->cookie, HAK_ST_ALLOC);
-        if (!__atomic_compare_exchange_n(&p[-1], &want, hak_tag_encode(s->cookie, HAK_ST_FREE),
-                                         0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-            hak_report(HAK_FREE_DOUBLE, p, "free");
-            return;
-        }
-    } else {
-        hak_mid_hdr_t *hd = (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR);
-        uint64_t k = hak_key((uintptr_t)p);
-        uint64_t want = hak_hdr_check(k, HAK_ST_ALLOC);
-        if (!__atomic_compare_exchange_n(&hd->check, &want, hak_hdr_check(k, HAK_ST_FREE),
-                                         0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-            hak_report(HAK_FREE_DOUBLE, p, "free");
-            return;
-        }
+        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, tools);   /* re-marks FREE: harmless */
+        return HAK_FREE_OK;
     }
     if (tools) hak_san_free(p, slab_usable(s));
     hak_free_t *b = (hak_free_t *)(void *)p;
     if (tools) hak_san_internal(b, sizeof *b);
+    /* the link stays unpoisoned: once the push is published the owner may
+     * take the block back at any moment, so it is not ours to poison */
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
     do {
         b->next_enc = hak_fl_enc((hak_free_t *)old, s->key, b);
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)b,
                                                     memory_order_seq_cst, memory_order_relaxed));
-    if (tools) hak_san_internal_done(b, sizeof *b);
     if (me != &hak_empty_heap) me->nfree[s->cls]++;
     else atomic_fetch_add_explicit(&hak_heapless_frees[s->cls], 1, memory_order_relaxed);
     if (atomic_load_explicit(&s->full, memory_order_seq_cst)) {
         hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (o) atomic_store_explicit(&o->remote_full, 1, memory_order_release);
     }
+    return HAK_FREE_OK;
 }
 
-static void heap_free_remote(hak_slab_t *s, unsigned char *p)
+static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p)
 {
-    if (HAK_TOOLS_ON) heap_free_remote_body(s, p, 1);
-    else heap_free_remote_body(s, p, 0);
+    return HAK_TOOLS_ON ? heap_free_remote_body(s, p, 1) : heap_free_remote_body(s, p, 0);
 }
 
 /* ---------------------------------------------------------- thread exit */

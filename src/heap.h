@@ -41,7 +41,9 @@ HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsi
 {
     if (tools) hak_san_internal(b, sizeof *b);
     hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
-    if (unlikely(!hak_fl_in_range(nx, s->start, s->span)))
+    /* a forged link must land in the slab, on a slot whose tag says FREE */
+    if (unlikely(!hak_fl_in_range(nx, s->start, s->span)) ||
+        (tiny && unlikely(((unsigned char *)b)[-1] != hak_tag_encode(s->cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", b);
     s->free = nx;
     s->used++;
@@ -63,7 +65,7 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
 }
 
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);
-void heap_free_other(hak_slab_t *s, unsigned char *p);
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p);
 
 HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
 {
@@ -81,14 +83,14 @@ void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p);   /* out of 
 
 /* Free a block that hak_classify() found live: p is the real user pointer,
  * s the head descriptor of its span.  Not ours (another thread's slab, or
- * tool mode): heap_free_other. */
-HAK_INLINE void heap_free(hak_slab_t *s, unsigned char *p)
+ * tool mode): heap_free_other.  Returns OK, or DOUBLE for a lost race. */
+HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p)
 {
     hak_heap_t *h = hak_tl_heap;
     if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         heap_free_body(h, s, p, s->kind == HAK_SLAB_TINY, 0);
-        return;
+        return HAK_FREE_OK;
     }
-    heap_free_other(s, p);
+    return heap_free_other(s, p);   /* DOUBLE when a racing free won the slot */
 }
 #endif

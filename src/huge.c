@@ -11,8 +11,13 @@
 #include "tag.h"
 
 #define RING 64
+/* Recently freed huge blocks: their user pointers (a second free of one reads
+ * DOUBLE) and their descriptor pages, which stay mapped until the entry is
+ * evicted, so a thread that read the chunk map just before the free still
+ * reads a descriptor (saying FREE), never an unmapped page. */
 static _Atomic uintptr_t ring[RING];
-static _Atomic unsigned ring_pos;
+static uintptr_t ring_desc[RING];                   /* global lock */
+static unsigned ring_pos;                           /* global lock */
 static uint64_t live_bytes, live_blocks, nallocs;   /* global lock */
 
 static size_t page_up(size_t n) { return (n + HAK_PAGE - 1) / HAK_PAGE * HAK_PAGE; }
@@ -43,24 +48,33 @@ void *huge_alloc(size_t n, size_t align)
     return (void *)user;
 }
 
-void huge_free(hak_chunk_t *c)
+/* Free the huge block c describes.  The state word is claimed with a
+ * compare-and-swap first: of two racing frees only one unmaps anything. */
+hak_free_status huge_free(hak_chunk_t *c)
 {
     uintptr_t user = c->huge_user;
+    uint64_t k = hak_key(user), want = hak_hdr_check(k, HAK_ST_ALLOC);
+    if (!__atomic_compare_exchange_n(&c->huge_check, &want, hak_hdr_check(k, HAK_ST_FREE), 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return HAK_FREE_DOUBLE;
     size_t len = c->map_len;
     hak_san_free((void *)user, c->huge_size);
-    c->huge_check = hak_hdr_check(hak_key(user), HAK_ST_FREE);
+    /* ASan's shadow outlives the mapping: leave it clean for whoever maps here
+     * next (only the user range was ever poisoned) */
+    HAK_UNPOISON((void *)user, len - (user - (uintptr_t)c));
     hak_lock();
     cmap_clear((uintptr_t)c, len);
     commit_add_locked(-(int64_t)len);
     live_bytes -= c->huge_size;
     live_blocks--;
-    hak_unlock();
-    unsigned i = atomic_fetch_add_explicit(&ring_pos, 1, memory_order_relaxed) % RING;
+    unsigned i = ring_pos++ % RING;
+    uintptr_t evicted = ring_desc[i];
+    ring_desc[i] = (uintptr_t)c;
     atomic_store_explicit(&ring[i], user, memory_order_relaxed);
-    /* ASan's shadow outlives the mapping: leave it clean for whoever maps here
-     * next (only the user range was ever poisoned) */
-    HAK_UNPOISON((void *)user, len - (user - (uintptr_t)c));
-    os_unmap(c, len);
+    hak_unlock();
+    os_unmap((char *)c + HAK_PAGE, len - HAK_PAGE);
+    if (evicted) os_unmap((void *)evicted, HAK_PAGE);
+    return HAK_FREE_OK;
 }
 
 bool huge_recently_freed(uintptr_t a)

@@ -26,7 +26,6 @@ static void atfork_child(void)
 {
     pthread_mutex_init(&glock, NULL);
     heap_atfork_child();
-    slab_atfork_child();
 }
 
 /* Client requests only matter to Memcheck; under callgrind or cachegrind

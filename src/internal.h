@@ -50,7 +50,6 @@ int  slab_purge(bool all);                           /* return dirty free units 
 void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
 void commit_add_locked(int64_t n);
 int  slab_check_all(void);
-void slab_atfork_child(void);
 
 /* ---- heap.c ---- */
 extern __thread hak_heap_t *hak_tl_heap;   /* fast-path heap, see heap.h */
@@ -66,7 +65,7 @@ void  heap_atfork_child(void);
 
 /* ---- huge.c ---- */
 void  *huge_alloc(size_t n, size_t align);
-void   huge_free(hak_chunk_t *c);
+hak_free_status huge_free(hak_chunk_t *c);   /* OK, or DOUBLE when a racing free won */
 void  *huge_realloc(hak_chunk_t *c, size_t n);
 bool   huge_recently_freed(uintptr_t a);
 void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs);
@@ -74,7 +73,7 @@ void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs)
 /* ---- free_dispatch.c ---- */
 void hak_report(hak_free_status st, const void *p, const char *fn);
 _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
-void hak_free_found(hak_where_t *w, void *p);   /* inline in free_dispatch.c, extern elsewhere */
+hak_free_status hak_free_found(hak_where_t *w, void *p);   /* OK, or DOUBLE for a lost race */
 void hak_free_named(void *p, const char *fn);
 
 /* ---- stats.c ---- */

@@ -56,7 +56,7 @@ static unsigned span_units(unsigned c)
 /* first run of k free units in mask, or 0 */
 static unsigned find_run(uint32_t mask, unsigned k)
 {
-    uint32_t run = k >= 32 ? 0xffffffffu : ((1u << k) - 1u);
+    uint32_t run = (1u << k) - 1u;   /* k <= 31: spans never cover unit 0 */
     for (unsigned u = 1; u + k <= HAK_NSLAB; u++)
         if (((mask >> u) & run) == run) return u;
     return 0;
@@ -93,7 +93,7 @@ hak_slab_t *slab_new(unsigned cls)
         if (!c) { hak_unlock(); return NULL; }
         u = 1;
     }
-    uint32_t bits = (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
+    uint32_t bits = ((1u << k) - 1u) << u;
     c->free_units &= ~bits;
     commit_add_locked((int64_t)k * HAK_SLAB);
     /* the descriptors are written under the lock too, so a fork() never
@@ -171,8 +171,8 @@ void slab_release(hak_slab_t *s)
     hak_lock();
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
-    c->free_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
-    c->dirty_units |= (k >= 32 ? 0xffffffffu : ((1u << k) - 1u)) << u;
+    c->free_units |= ((1u << k) - 1u) << u;
+    c->dirty_units |= ((1u << k) - 1u) << u;
     commit_add_locked(-(int64_t)k * HAK_SLAB);
     dirty_bytes += (size_t)k * HAK_SLAB;
     if (dirty_bytes > hak_opt.purge_bytes) purge_locked();
@@ -252,6 +252,8 @@ int slab_purge(bool all)
             if (s->used == 0) {
                 if (s->prev) s->prev->next = s->next; else abandoned[c] = s->next;
                 if (s->next) s->next->prev = s->prev;
+                s->where = HAK_IN_NONE;       /* no longer claimable */
+                s->prev = NULL;
                 s->next = empty;
                 empty = s;
             }
@@ -273,11 +275,6 @@ void slab_stats(uint64_t *cm, uint64_t *pk)
     *cm = committed;
     *pk = peak;
     hak_unlock();
-}
-
-void slab_atfork_child(void)
-{
-    /* nothing to repair: the lock is reinitialised by init.c */
 }
 
 /* Walk one list of slab s (local or remote): every link decodes inside the
