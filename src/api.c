@@ -58,6 +58,8 @@ void *hak_calloc(size_t n, size_t size)
     void *p = hak_malloc(total);
     if (p != NULL && total <= HAK_MID_MAXREQ)   /* huge blocks are fresh mappings: already zero */
         memset(p, 0, total);
+    else if (p != NULL && HAK_TOOLS_RT)
+        VALGRIND_MAKE_MEM_DEFINED(p, total);    /* ...which Memcheck must be told */
     return p;
 }
 

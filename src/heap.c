@@ -86,7 +86,7 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
     for (;;) {
         if (tools) hak_san_internal(b, sizeof *b);
         hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
-        if (!hak_fl_in_range(nx, s->start, s->span))
+        if (!hak_fl_in_range(nx, hak_slab_start(s), s->span))
             hak_fatal("corrupted remote free list", b);
         if (nx == NULL) break;
         if (tools) hak_san_internal_done(b, sizeof *b);
@@ -116,14 +116,13 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
     uint32_t n = HAK_PAGE / s->stride;
     if (n < 4) n = 4;
     if (n > left) n = left;
-    unsigned char *base = (unsigned char *)s->start + (size_t)s->bumped * s->stride;
+    unsigned char *base = (unsigned char *)hak_slab_start(s) + (size_t)s->bumped * s->stride;
     /* link them in address order so the list hands them out ascending */
     hak_free_t *next = s->free;
     for (uint32_t i = n; i-- > 0;) {
         unsigned char *p = base + (size_t)i * s->stride;
-        hak_san_internal(p - (s->kind == HAK_SLAB_TINY ? 1 : HAK_MID_HDR),
-                         (s->kind == HAK_SLAB_TINY ? 1 : HAK_MID_HDR) + sizeof(hak_free_t));
-        slot_mark(s, p, HAK_ST_FREE, s->kind == HAK_SLAB_TINY);
+        hak_san_internal(p, sizeof(hak_free_t));   /* the link; the tag/header stays closed */
+        slot_mark(s, p, HAK_ST_FREE, s->kind == HAK_SLAB_TINY, HAK_TOOLS_RT);
         hak_fl_push(&next, (hak_free_t *)(void *)p, s->key);
         hak_san_internal_done(p, sizeof(hak_free_t));
     }
@@ -328,15 +327,11 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
     hak_heap_t *me = hak_tl_own;
     if (s->kind == HAK_SLAB_TINY) {
         uint8_t want = hak_tag_encode(s->cookie, HAK_ST_ALLOC);
-        if (!__atomic_compare_exchange_n(&p[-1], &want, hak_tag_encode(s->cookie, HAK_ST_FREE),
-                                         0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        if (!hak_tag_cas(p, want, hak_tag_encode(s->cookie, HAK_ST_FREE), tools))
             return HAK_FREE_DOUBLE;
     } else {
-        hak_mid_hdr_t *hd = (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR);
         uint64_t k = hak_key((uintptr_t)p);
-        uint64_t want = hak_hdr_check(k, HAK_ST_ALLOC);
-        if (!__atomic_compare_exchange_n(&hd->check, &want, hak_hdr_check(k, HAK_ST_FREE),
-                                         0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), tools))
             return HAK_FREE_DOUBLE;
     }
     /* A slab whose owner died is claimed by the first thread that frees into
@@ -350,12 +345,12 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
     }
     if (tools) hak_san_free(p, slab_usable(s));
     hak_free_t *b = (hak_free_t *)(void *)p;
-    if (tools) hak_san_internal(b, sizeof *b);
-    /* the link stays unpoisoned: once the push is published the owner may
-     * take the block back at any moment, so it is not ours to poison */
+    /* Once b is on the remote list the owner may pop it and hand it out at
+     * once: nothing here may touch b (or its shadow) after the CAS.  The
+     * link is written by an accessor that closes it again before the CAS. */
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
     do {
-        b->next_enc = hak_fl_enc((hak_free_t *)old, s->key, b);
+        hak_link_store(b, hak_fl_enc((hak_free_t *)old, s->key, b), tools);
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)b,
                                                     memory_order_seq_cst, memory_order_relaxed));
     if (me != &hak_empty_heap) me->nfree[s->cls]++;

@@ -18,16 +18,12 @@
 
 /* Mark the slot at p allocated or free (tiny tag or mid header).  The only
  * other writer of tag and header state is the remote free (heap.c). */
-HAK_INLINE void slot_mark(const hak_slab_t *s, unsigned char *p, unsigned state, int tiny)
+HAK_INLINE void slot_mark(const hak_slab_t *s, unsigned char *p, unsigned state, int tiny, int tools)
 {
-    if (tiny) {
-        p[-1] = hak_tag_encode(s->cookie, state);
-    } else {
-        hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR);
-        h->magic = HAK_MID_MAGIC;
-        h->aux = s->cls;
-        h->check = hak_hdr_check(hak_key((uintptr_t)p), state);
-    }
+    if (tiny)
+        hak_tag_store(p, hak_tag_encode(s->cookie, state), tools);
+    else
+        hak_hdr_store(p, HAK_MID_MAGIC, s->cls, hak_hdr_check(hak_key((uintptr_t)p), state), tools);
 }
 
 /* usable bytes of a block of slab s */
@@ -42,13 +38,13 @@ HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsi
     if (tools) hak_san_internal(b, sizeof *b);
     hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
     /* a forged link must land in the slab, on a slot whose tag says FREE */
-    if (unlikely(!hak_fl_in_range(nx, s->start, s->span)) ||
-        (tiny && unlikely(((unsigned char *)b)[-1] != hak_tag_encode(s->cookie, HAK_ST_FREE))))
+    if (unlikely(!hak_fl_in_range(nx, tools ? hak_slab_start(s) : s->start, s->span)) ||
+        (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(s->cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", b);
     s->free = nx;
     s->used++;
     h->nalloc[c]++;
-    slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, tiny);
+    slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, tiny, tools);
     if (tools) hak_san_alloc(b, hak_class_usable(c), 0);
     return b;
 }
@@ -70,7 +66,7 @@ hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p);
 HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
 {
     if (tools) hak_san_free(p, slab_usable(s));
-    slot_mark(s, p, HAK_ST_FREE, tiny);
+    slot_mark(s, p, HAK_ST_FREE, tiny, tools);
     if (tools) hak_san_internal(p, sizeof(hak_free_t));
     hak_fl_push(&s->free, (hak_free_t *)(void *)p, s->key);
     if (tools) hak_san_internal_done(p, sizeof(hak_free_t));

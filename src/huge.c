@@ -33,18 +33,21 @@ void *huge_alloc(size_t n, size_t align)
     if (!c) { errno = ENOMEM; return NULL; }
     uintptr_t user = (uintptr_t)c + uoff;
     c->kind = HAK_CHUNK_HUGE;
-    c->huge_user = user;
+    c->huge_uoff = uoff;
     c->huge_size = len - uoff;
     c->map_len = len;
     c->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
     hak_lock();
     cmap_set((uintptr_t)c, len, c);
+    HAK_LSAN_ROOT(c, len);
     commit_add_locked((int64_t)len);
     live_bytes += c->huge_size;
     live_blocks++;
     nallocs++;
     hak_unlock();
-    hak_san_alloc((void *)user, c->huge_size, 1);
+    /* zero in fact, but malloc's contents are indeterminate: Memcheck must
+     * flag a read before a write (hak_calloc marks them defined) */
+    hak_san_alloc((void *)user, c->huge_size, 0);
     return (void *)user;
 }
 
@@ -52,7 +55,7 @@ void *huge_alloc(size_t n, size_t align)
  * compare-and-swap first: of two racing frees only one unmaps anything. */
 hak_free_status huge_free(hak_chunk_t *c)
 {
-    uintptr_t user = c->huge_user;
+    uintptr_t user = (uintptr_t)c + c->huge_uoff;
     uint64_t k = hak_key(user), want = hak_hdr_check(k, HAK_ST_ALLOC);
     if (!__atomic_compare_exchange_n(&c->huge_check, &want, hak_hdr_check(k, HAK_ST_FREE), 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -64,6 +67,7 @@ hak_free_status huge_free(hak_chunk_t *c)
     HAK_UNPOISON((void *)user, len - (user - (uintptr_t)c));
     hak_lock();
     cmap_clear((uintptr_t)c, len);
+    HAK_LSAN_UNROOT(c, len);
     commit_add_locked(-(int64_t)len);
     live_bytes -= c->huge_size;
     live_blocks--;
@@ -88,29 +92,32 @@ bool huge_recently_freed(uintptr_t a)
  * under the lock; NULL with the block intact when the kernel says no. */
 void *huge_realloc(hak_chunk_t *c, size_t n)
 {
-    size_t uoff = c->huge_user - (uintptr_t)c;
+    size_t uoff = c->huge_uoff;
     if (n > PTRDIFF_MAX - uoff - HAK_CHUNK - HAK_PAGE) { errno = ENOMEM; return NULL; }
     size_t len = page_up(uoff + (n ? n : 1)), old = c->map_len, oldsize = c->huge_size;
-    if (len == old) return (void *)c->huge_user;
+    if (len == old) return (void *)((uintptr_t)c + uoff);
     hak_lock();
     cmap_clear((uintptr_t)c, old);
+    HAK_LSAN_UNROOT(c, old);
     hak_chunk_t *q = os_remap(c, old, len, HAK_CHUNK);
     if (!q) {
         cmap_set((uintptr_t)c, old, c);
+        HAK_LSAN_ROOT(c, old);
         hak_unlock();
         errno = ENOMEM;
         return NULL;
     }
     uintptr_t user = (uintptr_t)q + uoff;
-    q->huge_user = user;
+    q->huge_uoff = uoff;
     q->huge_size = len - uoff;
     q->map_len = len;
     q->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
     cmap_set((uintptr_t)q, len, q);
+    HAK_LSAN_ROOT(q, len);
     commit_add_locked((int64_t)len - (int64_t)old);
     live_bytes += q->huge_size - oldsize;
     hak_unlock();
-    if (hak_tools) {
+    if (HAK_TOOLS_RT) {
         if ((void *)q == (void *)c) {
             VALGRIND_RESIZEINPLACE_BLOCK((void *)user, oldsize, q->huge_size, 0);
         } else {

@@ -16,33 +16,50 @@
 #include <sanitizer/asan_interface.h>
 #define HAK_POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
 #define HAK_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+/* LeakSanitizer scans only its roots and ASan's own blocks, and a program
+ * may keep the only pointer to a system-malloc block inside a hakmem block:
+ * hakmem's mappings must be root regions, or LSan reports false leaks. */
+#include <sanitizer/lsan_interface.h>
+#define HAK_LSAN_ROOT(p, n)   __lsan_register_root_region((p), (n))
+#define HAK_LSAN_UNROOT(p, n) __lsan_unregister_root_region((p), (n))
 #else
+#define HAK_LSAN_ROOT(p, n)   ((void)(p), (void)(n))
+#define HAK_LSAN_UNROOT(p, n) ((void)(p), (void)(n))
 #define HAK_POISON(p, n)   ((void)(p), (void)(n))
 #define HAK_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 extern int hak_tools;   /* 1 under Valgrind's Memcheck (init.c) */
 
+/* The run-time test of every Valgrind hook.  -DHAK_NO_TOOL_HOOKS makes it
+ * constant 0 (hooks compiled out): the measurement build of `make hookcost`,
+ * which prices the hooks on the fast path. */
+#if defined(HAK_NO_TOOL_HOOKS)
+#define HAK_TOOLS_RT 0
+#else
+#define HAK_TOOLS_RT __builtin_expect(hak_tools, 0)
+#endif
+
 /* Fast paths test this once and take a separate, hooked copy of their body
  * when it is true; in an ASan build it is constant 1. */
 #if defined(HAK_ASAN) && HAK_ASAN
 #define HAK_TOOLS_ON 1
 #else
-#define HAK_TOOLS_ON __builtin_expect(hak_tools, 0)
+#define HAK_TOOLS_ON HAK_TOOLS_RT
 #endif
 
 /* a block of usable bytes at p is handed to the user */
 static inline void hak_san_alloc(void *p, size_t usable, int zeroed)
 {
     HAK_UNPOISON(p, usable);
-    if (__builtin_expect(hak_tools, 0))
+    if (HAK_TOOLS_RT)
         VALGRIND_MALLOCLIKE_BLOCK(p, usable, 0, zeroed);
 }
 
 /* the user gave the block back; the allocator may still write its link */
 static inline void hak_san_free(void *p, size_t usable)
 {
-    if (__builtin_expect(hak_tools, 0))
+    if (HAK_TOOLS_RT)
         VALGRIND_FREELIKE_BLOCK(p, 0);
     HAK_POISON(p, usable);
 }
@@ -51,7 +68,7 @@ static inline void hak_san_free(void *p, size_t usable)
 static inline void hak_san_internal(void *p, size_t n)
 {
     HAK_UNPOISON(p, n);
-    if (__builtin_expect(hak_tools, 0))
+    if (HAK_TOOLS_RT)
         VALGRIND_MAKE_MEM_DEFINED(p, n);
 }
 
@@ -59,7 +76,7 @@ static inline void hak_san_internal(void *p, size_t n)
 static inline void hak_san_internal_done(void *p, size_t n)
 {
     HAK_POISON(p, n);
-    if (__builtin_expect(hak_tools, 0))
+    if (HAK_TOOLS_RT)
         VALGRIND_MAKE_MEM_NOACCESS(p, n);
 }
 
@@ -67,7 +84,89 @@ static inline void hak_san_resize(void *p, size_t old, size_t now)
 {
     if (now > old) HAK_UNPOISON((char *)p + old, now - old);
     else HAK_POISON((char *)p + now, old - now);
-    if (__builtin_expect(hak_tools, 0))
+    if (HAK_TOOLS_RT)
         VALGRIND_RESIZEINPLACE_BLOCK(p, old, now, 0);
+}
+
+/* ---- The in-band bytes: tiny tag at p - 1, mid header at p - 16.
+ * They are the allocator's, not part of the block in front of them, so both
+ * tools keep them off limits to the program (ASan: poisoned from chunk_new
+ * on and never unpoisoned; Memcheck: NOACCESS from chunk_new on): a write
+ * one byte past the usable size is reported.  hakmem touches them only
+ * through these accessors: not instrumented in the ASan build, and opened
+ * for the instant of the access under Memcheck when `tools` is set (the
+ * fast paths pass a constant 0: plain loads and stores). */
+#include <stdint.h>
+#include "tag.h"
+
+#if defined(HAK_ASAN) && HAK_ASAN
+#define HAK_INBAND static __attribute__((noinline, no_sanitize("address"), unused))
+#else
+#define HAK_INBAND static inline __attribute__((always_inline, unused))
+#endif
+#define HAK_VG_OPEN(tools, q, n)  do { if (tools) VALGRIND_MAKE_MEM_DEFINED((q), (n)); } while (0)
+#define HAK_VG_CLOSE(tools, q, n) do { if (tools) VALGRIND_MAKE_MEM_NOACCESS((q), (n)); } while (0)
+
+HAK_INBAND uint8_t hak_tag_load(const unsigned char *p, int tools)
+{
+    HAK_VG_OPEN(tools, p - 1, 1);
+    uint8_t t = p[-1];
+    HAK_VG_CLOSE(tools, p - 1, 1);
+    return t;
+}
+
+HAK_INBAND void hak_tag_store(unsigned char *p, uint8_t t, int tools)
+{
+    HAK_VG_OPEN(tools, p - 1, 1);
+    p[-1] = t;
+    HAK_VG_CLOSE(tools, p - 1, 1);
+}
+
+HAK_INBAND int hak_tag_cas(unsigned char *p, uint8_t want, uint8_t now, int tools)
+{
+    HAK_VG_OPEN(tools, p - 1, 1);
+    int ok = __atomic_compare_exchange_n(&p[-1], &want, now, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    HAK_VG_CLOSE(tools, p - 1, 1);
+    return ok;
+}
+
+HAK_INBAND hak_mid_hdr_t hak_hdr_load(const unsigned char *p, int tools)
+{
+    /* field by field through volatile: never a memcpy call (ASan intercepts those) */
+    const volatile hak_mid_hdr_t *src = (const volatile hak_mid_hdr_t *)(const void *)(p - 16);
+    hak_mid_hdr_t h;
+    HAK_VG_OPEN(tools, p - 16, 16);
+    h.magic = src->magic;
+    h.aux = src->aux;
+    h.check = src->check;
+    HAK_VG_CLOSE(tools, p - 16, 16);
+    return h;
+}
+
+HAK_INBAND void hak_hdr_store(unsigned char *p, uint32_t magic, uint32_t aux, uint64_t check, int tools)
+{
+    hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
+    HAK_VG_OPEN(tools, p - 16, 16);
+    h->magic = magic;
+    h->aux = aux;
+    h->check = check;
+    HAK_VG_CLOSE(tools, p - 16, 16);
+}
+
+HAK_INBAND int hak_hdr_cas_check(unsigned char *p, uint64_t want, uint64_t now, int tools)
+{
+    hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
+    HAK_VG_OPEN(tools, p - 16, 16);
+    int ok = __atomic_compare_exchange_n(&h->check, &want, now, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    HAK_VG_CLOSE(tools, p - 16, 16);
+    return ok;
+}
+
+/* the free-list link of a slot already off limits (poisoned / NOACCESS) */
+HAK_INBAND void hak_link_store(void *b, uintptr_t v, int tools)
+{
+    HAK_VG_OPEN(tools, b, sizeof v);
+    *(uintptr_t *)b = v;
+    HAK_VG_CLOSE(tools, b, sizeof v);
 }
 #endif

@@ -74,9 +74,11 @@ static hak_chunk_t *chunk_new(void)
     }
     /* ASan: all of the chunk but its descriptor is off limits until carved */
     HAK_POISON((char *)c + HAK_SLAB, HAK_CHUNK - HAK_SLAB);
+    if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + HAK_SLAB, HAK_CHUNK - HAK_SLAB);
     c->next = chunks;
     chunks = c;
     cmap_set((uintptr_t)c, HAK_CHUNK, c);
+    HAK_LSAN_ROOT(c, HAK_CHUNK);
     return c;
 }
 
@@ -116,6 +118,7 @@ hak_slab_t *slab_new(unsigned cls)
     s->cookie = cookie;
     s->key = (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u;
     s->start = start;
+    if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_UNDEFINED(&s->start, sizeof s->start);   /* hidden from the leak scan */
     s->span = (uintptr_t)cap * stride;
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
@@ -167,7 +170,7 @@ void slab_release(hak_slab_t *s)
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
-    if (hak_tools) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
+    if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     hak_lock();
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
@@ -241,7 +244,7 @@ int slab_purge(bool all)
                 uint32_t n = 1;
                 hak_san_internal(b, sizeof *b);
                 for (hak_free_t *x; (x = (hak_free_t *)(b->next_enc ^ s->key ^ (uintptr_t)b)) != NULL; n++) {
-                    if ((uintptr_t)x - s->start >= s->span || n > s->capacity) hak_fatal("corrupted remote free list", b);
+                    if ((uintptr_t)x - hak_slab_start(s) >= s->span || n > s->capacity) hak_fatal("corrupted remote free list", b);
                     b = x;
                     hak_san_internal(b, sizeof *b);
                 }
@@ -285,9 +288,9 @@ __attribute__((no_sanitize("address"))) static long check_list(const hak_slab_t 
     long n = 0;
     for (uintptr_t b = head; b != 0; n++) {
         if (n > (long)s->capacity) return -1;                   /* a loop */
-        if (b - s->start >= s->span) return -1;                 /* outside the slab */
-        uintptr_t i = (b - s->start) / s->stride;
-        if ((b - s->start) % s->stride != 0 || i >= s->bumped) return -1;
+        if (b - hak_slab_start(s) >= s->span) return -1;                 /* outside the slab */
+        uintptr_t i = (b - hak_slab_start(s)) / s->stride;
+        if ((b - hak_slab_start(s)) % s->stride != 0 || i >= s->bumped) return -1;
         const unsigned char *p = (const unsigned char *)b;
         if (s->kind == HAK_SLAB_TINY) {
             if (hak_tag_state(p[-1], s->cookie) != HAK_ST_FREE) return -1;
@@ -307,7 +310,7 @@ int slab_check_all(void)
 {
     int bad = 0;
     /* the walk reads free slots, which Memcheck knows as freed */
-    if (hak_tools) VALGRIND_DISABLE_ERROR_REPORTING;
+    if (HAK_TOOLS_RT) VALGRIND_DISABLE_ERROR_REPORTING;
     hak_lock();
     for (hak_chunk_t *c = chunks; c && !bad; c = c->next) {
         if (c->kind != HAK_CHUNK_SLABS || (c->free_units & 1u)) bad = -1;
@@ -345,6 +348,6 @@ int slab_check_all(void)
         }
     }
     hak_unlock();
-    if (hak_tools) VALGRIND_ENABLE_ERROR_REPORTING;
+    if (HAK_TOOLS_RT) VALGRIND_ENABLE_ERROR_REPORTING;
     return bad;
 }

@@ -72,15 +72,26 @@ typedef struct hak_slab {
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
 
+/* Address of user pointer 0 of slab s, derived (s lies in its chunk's
+ * descriptor).  Under Memcheck s->start is marked undefined, because a raw
+ * pointer to slot 0 in the descriptor would keep a leaked slot 0 "still
+ * reachable"; paths that run under Memcheck use this instead. */
+static inline uintptr_t hak_slab_start(const hak_slab_t *s)
+{
+    uintptr_t a = (uintptr_t)s;
+    return a - a % HAK_CHUNK + s->first;
+}
+
 /* Chunk descriptor, at the base of every chunk (slab chunks) or of every huge
  * mapping.  Huge fields are used only when kind == HAK_CHUNK_HUGE. */
 typedef struct hak_chunk {
     uint32_t kind;             /* enum hak_chunk_kind */
     uint32_t free_units;       /* bit u set: unit u is free (slab chunks, under the global lock) */
     uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
-    uintptr_t huge_user;       /* huge: the user pointer */
-    uint64_t huge_check;       /* huge: hak_key(huge_user) ^ state */
-    size_t   huge_size;        /* huge: usable bytes from huge_user to the end of the mapping */
+    size_t   huge_uoff;        /* huge: user pointer - base.  An offset, not a pointer: a raw pointer
+                                  here keeps a leaked huge block "reachable" for Memcheck */
+    uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
+    size_t   huge_size;        /* huge: usable bytes from the user pointer to the end of the mapping */
     size_t   map_len;          /* huge: mapping length from the base */
     struct hak_chunk *next;    /* slab chunks: list of all of them */
     hak_unit_t unit[HAK_NSLAB];  /* classifier's view, per unit */

@@ -26,7 +26,7 @@ static size_t tier_size(const char *t)
 {
     if (!strcmp(t, "tiny")) return 24;       /* usable 31: the next slot's tag follows */
     if (!strcmp(t, "mid")) return 5000;      /* usable 5120: the next block's header follows */
-    if (!strcmp(t, "huge")) return 300000;   /* own mapping */
+    if (!strcmp(t, "huge")) return HAKMEM_MID_MAX + 50000;   /* own mapping */
     return 0;
 }
 

@@ -14,7 +14,8 @@
 static const size_t sizes[] = {
     0, 1, 2, 8, 15, 16, 17, 31, 32, 33, 64, 100, 127, 128, 129, 255, 256, 500,
     1000, 1023, 1024, 1025, 1040, 2000, 4096, 4097, 10000, 65536, 100000,
-    262143, 262144, 262145, 300000, 1 << 20, 3 << 20,
+    262143, 262144, 262145, 300000, 1 << 20, (1 << 20) + 1, 3 << 20,
+    HAKMEM_MID_MAX - 1, HAKMEM_MID_MAX, HAKMEM_MID_MAX + 1,
 };
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
@@ -62,7 +63,8 @@ static void realloc_chain(void)
 {
     /* grow through every tier, then shrink back, checking the contents */
     static const size_t steps[] = { 1, 10, 24, 100, 1000, 1024, 1025, 5000, 70000, 262144,
-                                    262145, 600000, 2 << 20, 5 << 20, 1 << 20, 300000, 200000,
+                                    262145, 600000, HAKMEM_MID_MAX + 1, 2 << 20, 5 << 20, 1 << 20,
+                                    300000, 200000,
                                     3000, 1000, 500, 40, 8 };
     unsigned char *p = NULL;
     size_t have = 0;
@@ -90,8 +92,8 @@ static void realloc_chain(void)
 static void aligned(void)
 {
     for (size_t a = 16; a <= ((size_t)4 << 20); a <<= 1) {
-        static const size_t ns[] = { 1, 100, 3000, 70000, 300000 };
-        for (int k = 0; k < 5; k++) {
+        static const size_t ns[] = { 1, 100, 3000, 70000, 300000, HAKMEM_MID_MAX + 1 };
+        for (int k = 0; k < 6; k++) {
             size_t n = ns[k];
             unsigned char *p = hak_aligned_alloc(a, n);
             CHECK(p != NULL && (uintptr_t)p % a == 0, "hak_aligned_alloc(%zu, %zu) = %p", a, n, (void *)p);
@@ -239,8 +241,8 @@ static void classify(void)
     CHECK(hak_classify_ptr(NULL) == HAK_FREE_NULL, "classify(NULL)");
     CHECK(hak_classify_ptr(&local) == HAK_FREE_FOREIGN, "classify(stack)");
     CHECK(hak_classify_ptr(&global_word) == HAK_FREE_FOREIGN, "classify(global)");
-    static const size_t ns[] = { 24, 1000, 5000, 300000 };
-    for (int k = 0; k < 4; k++) {
+    static const size_t ns[] = { 24, 1000, 5000, 300000, HAKMEM_MID_MAX + 1 };
+    for (int k = 0; k < 5; k++) {
         unsigned char *p = hak_malloc(ns[k]);
         CHECK(hak_classify_ptr(p) == HAK_FREE_OK, "classify(live %zu)", ns[k]);
         CHECK(hak_classify_ptr(p + 1) == HAK_FREE_INVALID, "classify(interior+1 of %zu)", ns[k]);

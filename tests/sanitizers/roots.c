@@ -35,7 +35,7 @@ static void **sys_holder;        /* a root: a system-malloc block */
 
 __attribute__((noinline)) static void setup(void)
 {
-    static const size_t hsz[3] = { 24, 5000, 300000 };
+    static const size_t hsz[3] = { 24, 5000, HAKMEM_MID_MAX + 4096 };
     for (int i = 0; i < 3; i++) {
         holders[i] = hak_malloc(hsz[i]);
         memset(holders[i], 0, hsz[i]);

@@ -45,9 +45,9 @@ case $TOOL in
 asan)
     run "clean (hak_* direct)"            120 "$D/clean" 3
     run "roots (LSan sees through hakmem blocks)" 60 "$D/roots"
-    # not forkt.c: clang 14's ASan runtime has no fork handling of its own
-    # (it came in LLVM 16), so a child forked while another thread is inside
-    # ASan's allocator can deadlock (seen here: SIGALRM in 1 of 60 children)
+    # not forkt.c: a child forked while another thread is inside clang 14's
+    # ASan runtime (its allocator) can deadlock there (seen here: SIGALRM in
+    # 1 of 60 children); that is ASan's problem, not hakmem's
     for t in api threads; do
         [ -x "$D/t-$t" ] || continue
         case $t in
