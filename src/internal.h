@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include "types.h"
 
+/* Everything declared below is internal: direct references, no GOT. */
+#pragma GCC visibility push(hidden)
+
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define HAK_HIDDEN  __attribute__((visibility("hidden")))
@@ -79,4 +82,5 @@ void hak_free_named(void *p, const char *fn);
 /* ---- stats.c ---- */
 extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
 extern _Atomic uint64_t hak_heapless_frees[HAK_NCLASS];   /* remote frees by threads without a heap */
+#pragma GCC visibility pop
 #endif
