@@ -47,7 +47,7 @@ clean:
 
 # `make check` is the whole CI suite: each fragment adds its own prerequisites
 # (tests, proofs, fuzz smoke, sanitizers, install); the callgrind guard is here.
-check: bench-guard fuzz-smoke
+check: proofs proofs-mutants bench-guard fuzz-smoke
 
 # Each area owns its fragment: tests, bench, fuzz, proofs, sanitizers, release.
 -include tests/tests.mk

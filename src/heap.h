@@ -36,12 +36,11 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
 HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned c, int tiny, int tools)
 {
     if (tools) hak_san_internal(b, sizeof *b);
-    hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
-    /* a forged link must land in the slab, on a slot whose tag says FREE */
-    if (unlikely(!hak_fl_in_range(nx, tools ? hak_slab_start(s) : s->start, s->span)) ||
+    /* the proved pop (freelist.h): a forged link must land in the slab, and
+     * here also on a slot whose tag says FREE */
+    if (unlikely(!hak_fl_pop(&s->free, b, s->key, tools ? hak_slab_start(s) : s->start, s->span)) ||
         (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(s->cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", b);
-    s->free = nx;
     s->used++;
     h->nalloc[c]++;
     slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, tiny, tools);
