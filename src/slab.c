@@ -88,14 +88,22 @@ hak_slab_t *slab_new(unsigned cls)
     hak_lock();
     hak_chunk_t *c;
     unsigned u = 0;
+    /* dirty units first: their pages are still resident, so reusing them
+     * costs no page faults and keeps them from being purged for nothing */
     for (c = chunks; c; c = c->next)
-        if ((u = find_run(c->free_units, k)) != 0) break;
+        if ((u = find_run(c->free_units & c->dirty_units, k)) != 0) break;
+    if (!c)
+        for (c = chunks; c; c = c->next)
+            if ((u = find_run(c->free_units, k)) != 0) break;
     if (!c) {
         c = chunk_new();
         if (!c) { hak_unlock(); return NULL; }
         u = 1;
     }
     uint32_t bits = ((1u << k) - 1u) << u;
+    uint32_t was_dirty = (uint32_t)__builtin_popcount(c->dirty_units & bits);
+    dirty_bytes -= (size_t)was_dirty * HAK_SLAB < dirty_bytes ? (size_t)was_dirty * HAK_SLAB : dirty_bytes;
+    c->dirty_units &= ~bits;
     c->free_units &= ~bits;
     commit_add_locked((int64_t)k * HAK_SLAB);
     /* the descriptors are written under the lock too, so a fork() never
@@ -148,6 +156,19 @@ hak_slab_t *slab_new(unsigned cls)
     return s;
 }
 
+#define PURGE_CAP ((size_t)8 << 20)
+
+/* Dirty bytes kept before purging: HAKMEM_PURGE_KB, or an eighth of what is
+ * in use (at most 8 MiB) when that is more, so a large heap that churns (realloc growth,
+ * phases of alloc and free) does not fault its pages back in after every
+ * release.  Caller holds the lock. */
+static size_t purge_limit(void)
+{
+    size_t eighth = (size_t)(committed / 8);
+    if (eighth > PURGE_CAP) eighth = PURGE_CAP;
+    return eighth > hak_opt.purge_bytes ? eighth : hak_opt.purge_bytes;
+}
+
 static void purge_locked(void)
 {
     for (hak_chunk_t *c = chunks; c; c = c->next) {
@@ -178,7 +199,7 @@ void slab_release(hak_slab_t *s)
     c->dirty_units |= ((1u << k) - 1u) << u;
     commit_add_locked(-(int64_t)k * HAK_SLAB);
     dirty_bytes += (size_t)k * HAK_SLAB;
-    if (dirty_bytes > hak_opt.purge_bytes) purge_locked();
+    if (dirty_bytes > purge_limit()) purge_locked();
     hak_unlock();
 }
 
@@ -267,7 +288,7 @@ int slab_purge(bool all)
     while (empty) { hak_slab_t *nx = empty->next; empty->next = NULL; slab_release(empty); empty = nx; }
     hak_lock();
     int released = dirty_bytes > 0 || before > 0;
-    if (all || dirty_bytes > hak_opt.purge_bytes) purge_locked();
+    if (all || dirty_bytes > purge_limit()) purge_locked();
     hak_unlock();
     return released;
 }
