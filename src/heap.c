@@ -100,7 +100,7 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
     return n;
 }
 
-static uint32_t collect_remote(hak_slab_t *s)
+uint32_t heap_collect_remote(hak_slab_t *s)
 {
     return HAK_TOOLS_ON ? collect_remote_body(s, 1) : collect_remote_body(s, 0);
 }
@@ -144,7 +144,7 @@ static hak_chunk_t *chunk_of(hak_slab_t *s)
 static int refill(hak_slab_t *s)
 {
     if (s->free) return 1;
-    if (collect_remote(s)) return 1;
+    if (heap_collect_remote(s)) return 1;
     return carve(chunk_of(s), s) != 0;
 }
 
@@ -338,7 +338,7 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
      * it: later frees are local, and the slab can go back once empty. */
     if (atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && me != &hak_empty_heap &&
         slab_claim(s, me)) {
-        collect_remote(s);
+        heap_collect_remote(s);
         avail_push(me, s);
         heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, tools);   /* re-marks FREE: harmless */
         return HAK_FREE_OK;
@@ -380,7 +380,7 @@ static void heap_retire(hak_heap_t *h)
                 hak_slab_t *nx = s->next;
                 s->next = s->prev = NULL;
                 atomic_store_explicit(&s->full, 0, memory_order_relaxed);
-                collect_remote(s);
+                heap_collect_remote(s);
                 s->where = HAK_IN_NONE;
                 atomic_store_explicit(&s->owner, NULL, memory_order_release);
                 if (s->used == 0) slab_release(s);
@@ -414,7 +414,7 @@ void heap_collect_all(hak_heap_t *h)
         hak_slab_t *s = h->avail[c];
         while (s != &hak_empty_slab && s) {
             hak_slab_t *nx = s->next;
-            collect_remote(s);
+            heap_collect_remote(s);
             if (s->used == 0) heap_release_slab(h, s);
             s = nx ? nx : &hak_empty_slab;
         }

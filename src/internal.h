@@ -62,6 +62,7 @@ extern hak_slab_t hak_empty_slab;
 void *heap_alloc_slow(size_t n);
 void  heap_free_block(hak_slab_t *head, unsigned char *p);
 void  heap_collect_all(hak_heap_t *h);
+uint32_t heap_collect_remote(hak_slab_t *s);   /* owner, or the global lock for an abandoned slab */
 void  heap_thread_exit(void *h);
 void  heap_foreach(void (*fn)(hak_heap_t *, void *), void *arg);
 void  heap_atfork_child(void);

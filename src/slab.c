@@ -259,20 +259,7 @@ int slab_purge(bool all)
         while (s) {
             hak_slab_t *nx = s->next;
             /* no owner: under the lock we may drain its remote list */
-            uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
-            if (r) {
-                hak_free_t *b = (hak_free_t *)r, *first = b;
-                uint32_t n = 1;
-                hak_san_internal(b, sizeof *b);
-                for (hak_free_t *x; (x = (hak_free_t *)(b->next_enc ^ s->key ^ (uintptr_t)b)) != NULL; n++) {
-                    if ((uintptr_t)x - hak_slab_start(s) >= s->span || n > s->capacity) hak_fatal("corrupted remote free list", b);
-                    b = x;
-                    hak_san_internal(b, sizeof *b);
-                }
-                b->next_enc = (uintptr_t)s->free ^ s->key ^ (uintptr_t)b;
-                s->free = first;
-                s->used -= n;
-            }
+            heap_collect_remote(s);
             if (s->used == 0) {
                 if (s->prev) s->prev->next = s->next; else abandoned[c] = s->next;
                 if (s->next) s->next->prev = s->prev;
