@@ -79,9 +79,10 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
  * `tools` is a constant in each instance: the hooks cost nothing otherwise. */
 static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_slab_t *s, int tools)
 {
-    uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
-    if (r == 0) return 0;
-    hak_free_t *first = (hak_free_t *)r, *b = first;
+    uintptr_t w = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+    if (w == 0) return 0;
+    hak_free_t *first = hak_remote_ptr(w), *b = first;
+    if (first == NULL) hak_fatal("corrupted remote free list", s);
     uint32_t n = 1;
     for (;;) {
         if (tools) hak_san_internal(b, sizeof *b);
@@ -93,6 +94,8 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
         b = nx;
         if (++n > s->capacity) hak_fatal("remote free list loops", b);
     }
+    /* the count packed in the word must match the walk (mod 2^16) */
+    if ((n & 0xffffu) != hak_remote_cnt(w)) hak_fatal("corrupted remote free list (count)", b);
     b->next_enc = hak_fl_enc(s->free, s->key, b);   /* splice: tail -> local list */
     if (tools) hak_san_internal_done(b, sizeof *b);
     s->free = first;
@@ -334,24 +337,17 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
         if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), tools))
             return HAK_FREE_DOUBLE;
     }
-    /* A slab whose owner died is claimed by the first thread that frees into
-     * it: later frees are local, and the slab can go back once empty. */
-    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && me != &hak_empty_heap &&
-        slab_claim(s, me)) {
-        heap_collect_remote(s);
-        avail_push(me, s);
-        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, tools);   /* re-marks FREE: harmless */
-        return HAK_FREE_OK;
-    }
     if (tools) hak_san_free(p, slab_usable(s));
     hak_free_t *b = (hak_free_t *)(void *)p;
     /* Once b is on the remote list the owner may pop it and hand it out at
      * once: nothing here may touch b (or its shadow) after the CAS.  The
      * link is written by an accessor that closes it again before the CAS. */
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+    uint32_t cnt;
     do {
-        hak_link_store(b, hak_fl_enc((hak_free_t *)old, s->key, b), tools);
-    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)b,
+        cnt = hak_remote_cnt(old) + 1;
+        hak_link_store(b, hak_fl_enc(hak_remote_ptr(old), s->key, b), tools);
+    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, hak_remote_word(b, cnt),
                                                     memory_order_seq_cst, memory_order_relaxed));
     if (me != &hak_empty_heap) me->nfree[s->cls]++;
     else atomic_fetch_add_explicit(&hak_heapless_frees[s->cls], 1, memory_order_relaxed);
@@ -359,6 +355,12 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
         hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (o) atomic_store_explicit(&o->remote_full, 1, memory_order_release);
     }
+    /* An abandoned slab: the free that brings the remote count up to the
+     * blocks that were still out settles it (releases it once empty).  The
+     * seq_cst CAS above and this load pair with the store-then-reread in
+     * slab_orphan_settle: one side always sees the other. */
+    if (unlikely(cnt == atomic_load_explicit(&s->orphan_left, memory_order_seq_cst)))
+        slab_orphan_settle(s);
     return HAK_FREE_OK;
 }
 

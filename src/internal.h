@@ -47,8 +47,8 @@ void env_init(void);
 hak_slab_t *slab_new(unsigned cls);                 /* fresh span for class cls, owner unset */
 void slab_release(hak_slab_t *s);                    /* give a span back to its chunk */
 hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h); /* take an abandoned slab of cls */
-void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died */
-bool slab_claim(hak_slab_t *s, hak_heap_t *h);       /* take over one abandoned slab */
+void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died (or release it) */
+void slab_orphan_settle(hak_slab_t *s);              /* the last block of an abandoned slab came back? */
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
 void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
 void commit_add_locked(int64_t n);

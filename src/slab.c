@@ -30,6 +30,11 @@ void commit_add_locked(int64_t n)
 _Static_assert(sizeof(hak_chunk_t) <= HAK_HUGE_UOFF, "chunk descriptor overlaps a huge block");
 _Static_assert(sizeof(hak_chunk_t) <= HAK_SLAB, "chunk descriptor larger than unit 0");
 _Static_assert(sizeof(hak_unit_t) == 32, "the unit stride is assumed to be a power of two");
+/* the remote word counts a span's blocks in 16 bits (types.h): a Tiny span is
+ * one unit of blocks of at least 16 bytes, a Mid span at most a chunk of
+ * blocks above the Tiny maximum */
+_Static_assert(HAK_SLAB / HAK_ALIGN < 65536 && HAK_CHUNK / HAK_TINY_MAXREQ < 65536, "remote count overflows");
+_Static_assert(HAK_VA_BITS <= HAK_REMOTE_SHIFT, "remote count overlaps pointer bits");
 
 /* Units of a span for class c: tiny classes one unit; mid classes enough
  * for 8 blocks (4 above 16 KiB), choosing among three lengths the one that
@@ -130,6 +135,7 @@ hak_slab_t *slab_new(unsigned cls)
     s->span = (uintptr_t)cap * stride;
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
     atomic_store_explicit(&s->full, 0, memory_order_relaxed);
     s->head = (uint8_t)u;
     s->nunits = (uint8_t)k;
@@ -186,13 +192,17 @@ static void purge_locked(void)
     dirty_bytes = 0;
 }
 
-void slab_release(hak_slab_t *s)
+/* Caller holds the lock.  where goes back to NONE: a stale descriptor (this
+ * one, or a non-head one after its units join another span) never reads
+ * ABANDONED, which slab_orphan_settle relies on. */
+static void release_locked(hak_slab_t *s)
 {
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
-    hak_lock();
+    s->where = HAK_IN_NONE;
+    atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     c->free_units |= ((1u << k) - 1u) << u;
@@ -200,9 +210,47 @@ void slab_release(hak_slab_t *s)
     commit_add_locked(-(int64_t)k * HAK_SLAB);
     dirty_bytes += (size_t)k * HAK_SLAB;
     if (dirty_bytes > purge_limit()) purge_locked();
+}
+
+void slab_release(hak_slab_t *s)
+{
+    hak_lock();
+    release_locked(s);
     hak_unlock();
 }
 
+static void abandoned_unlink(hak_slab_t *s)
+{
+    if (s->prev) s->prev->next = s->next; else abandoned[s->cls] = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    s->where = HAK_IN_NONE;
+}
+
+/* An abandoned slab with no owner: the lock stands in for one.  Drain its
+ * remote list; release it if nothing is out any more; otherwise publish how
+ * many blocks are out (orphan_left), so that the remote free which brings
+ * the remote count up to that number comes back here.  The store and the
+ * re-read of the remote word pair with the freer's CAS-then-load (heap.c):
+ * if the freer of the last block read a stale orphan_left, this re-read
+ * sees its push, and the loop drains it.  Caller holds the lock. */
+static void settle_locked(hak_slab_t *s)
+{
+    for (;;) {
+        heap_collect_remote(s);
+        if (s->used == 0) {
+            abandoned_unlink(s);
+            release_locked(s);
+            return;
+        }
+        atomic_store_explicit(&s->orphan_left, s->used, memory_order_seq_cst);
+        if (hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_seq_cst)) != s->used) return;
+    }
+}
+
+/* Park a slab whose owner thread exited (owner already NULL, its own lists
+ * drained): on the abandoned list of its class for a live heap to adopt, or
+ * straight back if every block came home meanwhile. */
 void slab_abandon(hak_slab_t *s)
 {
     hak_lock();
@@ -211,6 +259,22 @@ void slab_abandon(hak_slab_t *s)
     s->next = abandoned[s->cls];
     if (s->next) s->next->prev = s;
     abandoned[s->cls] = s;
+    settle_locked(s);
+    hak_unlock();
+}
+
+/* A remote free brought an abandoned slab's remote count up to orphan_left.
+ * s may be stale by now (adopted, released, reused): only a head descriptor
+ * that is still ABANDONED and ownerless is settled (settling is idempotent,
+ * so a stale match costs one lock and nothing else). */
+void slab_orphan_settle(hak_slab_t *s)
+{
+    hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
+    hak_lock();
+    unsigned u = (unsigned)(s - c->slab);
+    if (u < HAK_NSLAB && !((c->free_units >> u) & 1u) && c->unit[u].head == u && s->where == HAK_IN_ABANDONED &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL)
+        settle_locked(s);
     hak_unlock();
 }
 
@@ -220,31 +284,12 @@ hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h)
     hak_lock();
     hak_slab_t *s = abandoned[cls];
     if (s) {
-        abandoned[cls] = s->next;
-        if (s->next) s->next->prev = NULL;
-        s->next = s->prev = NULL;
-        s->where = HAK_IN_NONE;
+        abandoned_unlink(s);
+        atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
         atomic_store_explicit(&s->owner, h, memory_order_release);
     }
     hak_unlock();
     return s;
-}
-
-/* Take over abandoned slab s for heap h, unless someone else already did. */
-bool slab_claim(hak_slab_t *s, hak_heap_t *h)
-{
-    bool ok = false;
-    hak_lock();
-    if (s->where == HAK_IN_ABANDONED && atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL) {
-        if (s->prev) s->prev->next = s->next; else abandoned[s->cls] = s->next;
-        if (s->next) s->next->prev = s->prev;
-        s->next = s->prev = NULL;
-        s->where = HAK_IN_NONE;
-        atomic_store_explicit(&s->owner, h, memory_order_release);
-        ok = true;
-    }
-    hak_unlock();
-    return ok;
 }
 
 /* Return memory: abandoned slabs whose blocks all came back are released,
@@ -253,27 +298,14 @@ int slab_purge(bool all)
 {
     hak_lock();
     size_t before = dirty_bytes;
-    hak_slab_t *empty = NULL;
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         hak_slab_t *s = abandoned[c];
         while (s) {
             hak_slab_t *nx = s->next;
-            /* no owner: under the lock we may drain its remote list */
-            heap_collect_remote(s);
-            if (s->used == 0) {
-                if (s->prev) s->prev->next = s->next; else abandoned[c] = s->next;
-                if (s->next) s->next->prev = s->prev;
-                s->where = HAK_IN_NONE;       /* no longer claimable */
-                s->prev = NULL;
-                s->next = empty;
-                empty = s;
-            }
+            settle_locked(s);   /* no owner: under the lock we may drain its remote list */
             s = nx;
         }
     }
-    hak_unlock();
-    while (empty) { hak_slab_t *nx = empty->next; empty->next = NULL; slab_release(empty); empty = nx; }
-    hak_lock();
     int released = dirty_bytes > 0 || before > 0;
     if (all || dirty_bytes > purge_limit()) purge_locked();
     hak_unlock();
@@ -340,8 +372,9 @@ int slab_check_all(void)
                 x->cookie != s->cookie) { bad = -7; break; }
             if (o == NULL || o == hak_tl_own) {
                 long nf = check_list(s, (uintptr_t)s->free);
-                long nr = check_list(s, atomic_load_explicit(&s->remote, memory_order_acquire));
-                if (nf < 0 || nr < 0) { bad = -9; break; }
+                uintptr_t rw = atomic_load_explicit(&s->remote, memory_order_acquire);
+                long nr = check_list(s, (uintptr_t)hak_remote_ptr(rw));
+                if (nf < 0 || nr < 0 || (uint32_t)nr != hak_remote_cnt(rw)) { bad = -9; break; }
                 if (s->used + (uint64_t)nf != s->bumped || (uint64_t)nr > s->used) {
                     bad = -10;
                     break;

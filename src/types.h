@@ -60,7 +60,11 @@ typedef struct hak_slab {
     uintptr_t start;           /* address of user pointer 0 */
     uintptr_t span;            /* capacity * stride: free-list links stay in [start, start+span) */
     _Atomic(struct hak_heap *) owner;  /* owning heap, NULL when abandoned */
-    _Atomic(uintptr_t) remote; /* remote-free list head (encoded links, same key) */
+    _Atomic(uintptr_t) remote; /* remote-free list: head pointer | count << HAK_REMOTE_SHIFT
+                                  (encoded links, same key); see hak_remote_ptr/cnt */
+    _Atomic uint32_t orphan_left;  /* abandoned: blocks still out when last settled, so the free
+                                  that brings the remote count to it settles the slab;
+                                  HAK_NOT_ORPHAN while owned or free */
     _Atomic uint8_t full;      /* owner parked it as full: a remote free must flag the owner */
     uint8_t  head;             /* its own unit index */
     uint8_t  nunits;           /* span length in units */
@@ -71,6 +75,23 @@ typedef struct hak_slab {
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
+
+/* The remote-free word packs the list head (a user pointer: below 2^47) with
+ * the number of blocks on the list, so that one compare-and-swap pushes a
+ * block and counts it: a free into an abandoned slab knows whether it was
+ * the last block out (slab.c: slab_orphan_settle) without a second atomic.
+ * A span never holds 2^16 blocks (static check in slab.c). */
+#define HAK_REMOTE_SHIFT 48
+#define HAK_NOT_ORPHAN   0xffffffffu
+static inline hak_free_t *hak_remote_ptr(uintptr_t w)
+{
+    return (hak_free_t *)(w & (((uintptr_t)1 << HAK_REMOTE_SHIFT) - 1));
+}
+static inline uint32_t hak_remote_cnt(uintptr_t w) { return (uint32_t)(w >> HAK_REMOTE_SHIFT); }
+static inline uintptr_t hak_remote_word(const hak_free_t *head, uint32_t cnt)
+{
+    return (uintptr_t)head | (uintptr_t)cnt << HAK_REMOTE_SHIFT;
+}
 
 /* Address of user pointer 0 of slab s, derived (s lies in its chunk's
  * descriptor).  Under Memcheck s->start is marked undefined, because a raw
