@@ -190,8 +190,81 @@ static void scan_full(hak_heap_t *h)
     }
 }
 
+/* ------------------------------------------------------------- idle set */
+
+static size_t span_bytes(const hak_slab_t *s) { return (size_t)s->nunits * HAK_SLAB; }
+
+static void idle_drop_at(hak_heap_t *h, unsigned i)
+{
+    hak_slab_t *s = h->idle[i];
+    s->in_idle = 0;
+    h->idle_bytes -= span_bytes(s);
+    h->idle[i] = h->idle[--h->nidle];
+}
+
+static void idle_drop(hak_heap_t *h, hak_slab_t *s)
+{
+    for (unsigned i = 0; i < h->nidle; i++)
+        if (h->idle[i] == s) { idle_drop_at(h, i); return; }
+}
+
+static void heap_release_slab(hak_heap_t *h, hak_slab_t *s);
+
+/* Release entry i (its slab is empty) to its chunk, where slab_new finds
+ * its pages still resident for whichever class asks next. */
+static void idle_release_at(hak_heap_t *h, unsigned i)
+{
+    hak_slab_t *s = h->idle[i];
+    idle_drop_at(h, i);
+    heap_release_slab(h, s);
+}
+
+/* Drop entries whose slab went back into use; release the empty ones that
+ * have been idle for the decay delay (all of them when `all`). */
+static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
+{
+    for (unsigned i = h->nidle; i-- > 0;) {
+        hak_slab_t *s = h->idle[i];
+        if (s->used != 0) idle_drop_at(h, i);
+        else if (all || now - s->idle_ms >= hak_opt.decay_ms) idle_release_at(h, i);
+    }
+    h->sweep_ms = now;
+}
+
+static void idle_sweep_maybe(hak_heap_t *h)
+{
+    if (h->nidle == 0) return;
+    uint32_t now = os_now_ms();
+    if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
+}
+
+/* s just became empty: keep it, within the heap's budget of empty span
+ * bytes (shared by all classes), evicting the longest idle first. */
+static void idle_add(hak_heap_t *h, hak_slab_t *s)
+{
+    uint32_t now = os_now_ms();
+    if (!s->in_idle) {
+        size_t b = span_bytes(s);
+        if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }
+        for (unsigned i = h->nidle; i-- > 0;)
+            if (h->idle[i]->used != 0) idle_drop_at(h, i);
+        while (h->nidle == HAK_IDLE_MAX || h->idle_bytes + b > hak_opt.idle_bytes) {
+            unsigned old = 0;
+            for (unsigned i = 1; i < h->nidle; i++)
+                if ((int32_t)(h->idle[i]->idle_ms - h->idle[old]->idle_ms) < 0) old = i;
+            idle_release_at(h, old);
+        }
+        s->in_idle = 1;
+        h->idle[h->nidle++] = s;
+        h->idle_bytes += b;
+    }
+    s->idle_ms = now;
+    if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
+}
+
 static void heap_release_slab(hak_heap_t *h, hak_slab_t *s)
 {
+    if (s->in_idle) idle_drop(h, s);
     if (s->where == HAK_IN_AVAIL) avail_remove(h, s);
     else if (s->where == HAK_IN_FULL) { atomic_store(&s->full, 0); list_remove(&h->fullq[s->cls], s); }
     s->where = HAK_IN_NONE;
@@ -258,6 +331,7 @@ void *heap_alloc_slow(size_t n)
         h = heap_create();
         if (!h) { errno = ENOMEM; return NULL; }
     }
+    idle_sweep_maybe(h);
     for (;;) {
         hak_slab_t *s = h->avail[c];
         while (s != &hak_empty_slab) {
@@ -292,14 +366,10 @@ void *heap_alloc_slow(size_t n)
 /* Local free left s empty, or hit a slab parked full. */
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
 {
-    if (s->used == 0) {
-        /* keep one slab per class so a malloc/free loop does not thrash the
-         * global lock; release the others */
-        if (s->where == HAK_IN_AVAIL && h->avail[s->cls] == s && s->next == NULL) return;
-        heap_release_slab(h, s);
-        return;
-    }
     if (s->where == HAK_IN_FULL) unpark(h, s);
+    /* an empty span stays where malloc finds it, in the idle set's budget,
+     * so a malloc/free loop does not thrash the global lock */
+    if (s->used == 0) idle_add(h, s);
 }
 
 static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);
@@ -374,6 +444,9 @@ static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p)
 /* Empty slabs go back; the rest are abandoned for another thread to adopt. */
 static void heap_retire(hak_heap_t *h)
 {
+    for (unsigned i = 0; i < h->nidle; i++) h->idle[i]->in_idle = 0;   /* the lists below hold them */
+    h->nidle = 0;
+    h->idle_bytes = 0;
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         hak_slab_t *lists[2] = { h->avail[c] == &hak_empty_slab ? NULL : h->avail[c], h->fullq[c] };
         for (int l = 0; l < 2; l++) {
@@ -411,6 +484,7 @@ void heap_thread_exit(void *arg)
 void heap_collect_all(hak_heap_t *h)
 {
     if (h == &hak_empty_heap) return;
+    idle_sweep(h, os_now_ms(), true);
     scan_full(h);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         hak_slab_t *s = h->avail[c];

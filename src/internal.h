@@ -38,7 +38,10 @@ enum hak_policy { HAK_POLICY_ABORT = 0, HAK_POLICY_WARN, HAK_POLICY_IGNORE };
 typedef struct hak_options {
     int invalid_free;      /* enum hak_policy */
     int stats;             /* print a summary at exit */
-    size_t purge_bytes;    /* dirty released slab bytes kept before purging */
+    size_t purge_bytes;    /* released slab bytes kept dirty at least (below it: no purge by size) */
+    size_t idle_bytes;     /* empty spans a heap keeps for reuse, all classes together */
+    uint32_t decay_ms;     /* an empty span idle this long goes back to its chunk, and a
+                              released unit dirty this long is purged */
 } hak_options_t;
 extern hak_options_t hak_opt;
 void env_init(void);

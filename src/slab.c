@@ -2,8 +2,9 @@
  *
  * A chunk's unit 0 holds its descriptor; units 1..31 are handed out as spans.
  * Released spans stay mapped (a descriptor or tag read through a stale
- * pointer must never fault) and are purged with MADV_DONTNEED once more than
- * hak_opt.purge_bytes of them are dirty. */
+ * pointer must never fault) and are purged with MADV_DONTNEED once they have
+ * been dirty for hak_opt.decay_ms, or at once when more than purge_limit()
+ * bytes are dirty. */
 #include <string.h>
 #include "chunk_map.h"
 #include "internal.h"
@@ -23,12 +24,15 @@ void commit_add_locked(int64_t n)
     if (committed > peak) peak = committed;
 }
 
+static void purge_maybe_locked(uint32_t now);
+
 #define ALL_UNITS 0xfffffffeu                /* units 1..31 */
 
 /* A huge block's user pointer sits HAK_HUGE_UOFF past its descriptor, and a
  * slab chunk's descriptor must fit in unit 0. */
 _Static_assert(sizeof(hak_chunk_t) <= HAK_HUGE_UOFF, "chunk descriptor overlaps a huge block");
 _Static_assert(sizeof(hak_chunk_t) <= HAK_SLAB, "chunk descriptor larger than unit 0");
+_Static_assert(sizeof(hak_slab_t) == 128, "slab state is two cache lines");
 _Static_assert(sizeof(hak_unit_t) == 32, "the unit stride is assumed to be a power of two");
 /* the remote word counts a span's blocks in 16 bits (types.h): a Tiny span is
  * one unit of blocks of at least 16 bytes, a Mid span at most a chunk of
@@ -110,6 +114,7 @@ hak_slab_t *slab_new(unsigned cls)
     dirty_bytes -= (size_t)was_dirty * HAK_SLAB < dirty_bytes ? (size_t)was_dirty * HAK_SLAB : dirty_bytes;
     c->dirty_units &= ~bits;
     c->free_units &= ~bits;
+    if (dirty_bytes) purge_maybe_locked(os_now_ms());   /* the decay also runs when nothing is released */
     commit_add_locked((int64_t)k * HAK_SLAB);
     /* the descriptors are written under the lock too, so a fork() never
      * sees a unit that is taken but not yet described */
@@ -143,6 +148,8 @@ hak_slab_t *slab_new(unsigned cls)
     s->bumped = 0;
     s->stride = stride;
     s->first = first;
+    s->in_idle = 0;
+    s->idle_ms = 0;
     s->next = s->prev = NULL;
     /* grid fields first, kind last (released): a racing classifier of a
      * stale pointer sees either UNUSED or a complete grid */
@@ -175,21 +182,56 @@ static size_t purge_limit(void)
     return eighth > hak_opt.purge_bytes ? eighth : hak_opt.purge_bytes;
 }
 
-static void purge_locked(void)
+static uint32_t purge_ms;   /* last time-based purge pass (lock) */
+
+static uint32_t release_seq;   /* units released so far (lock): dirty_seq's clock */
+
+/* Purge the free units that have been dirty for at least min_age ms and
+ * were released before sequence number before_seq (recently released ones
+ * are the likeliest to be taken again, and taking them back costs no page
+ * faults).  Lock held. */
+static void purge_older_locked(uint32_t now, uint32_t min_age, uint32_t before_seq)
 {
     for (hak_chunk_t *c = chunks; c; c = c->next) {
-        uint32_t dirty = c->free_units & c->dirty_units;
-        c->dirty_units = 0;
+        uint32_t dirty = c->free_units & c->dirty_units, old = 0;
+        for (unsigned u = 1; u < HAK_NSLAB; u++)
+            if (((dirty >> u) & 1u) && now - c->dirty_ms[u] >= min_age &&
+                (int32_t)(c->dirty_seq[u] - before_seq) < 0)
+                old |= 1u << u;
+        c->dirty_units &= ~old;
+        size_t n = (size_t)__builtin_popcount(old) * HAK_SLAB;
+        dirty_bytes -= n < dirty_bytes ? n : dirty_bytes;
         unsigned u = 1;
         while (u < HAK_NSLAB) {
-            if (!((dirty >> u) & 1u)) { u++; continue; }
+            if (!((old >> u) & 1u)) { u++; continue; }
             unsigned v = u;
-            while (v < HAK_NSLAB && ((dirty >> v) & 1u)) v++;
+            while (v < HAK_NSLAB && ((old >> v) & 1u)) v++;
             os_purge((char *)c + (size_t)u * HAK_SLAB, (size_t)(v - u) * HAK_SLAB);
             u = v;
         }
     }
-    dirty_bytes = 0;
+}
+
+static void purge_locked(bool all, uint32_t now)
+{
+    purge_older_locked(now, all ? 0 : hak_opt.decay_ms, release_seq + 1);
+    if (all) dirty_bytes = 0;
+    purge_ms = now;
+}
+
+/* Every half delay, what has been dirty for a whole delay goes.  Above the
+ * byte limit, the least recently released go until half the limit is left:
+ * a heap that churns big spans keeps its most recent ones resident.
+ * Lock held. */
+static void purge_maybe_locked(uint32_t now)
+{
+    size_t limit = purge_limit();
+    if (dirty_bytes > limit) {
+        uint32_t keep_units = (uint32_t)(limit / 2 / HAK_SLAB);
+        purge_older_locked(now, 0, release_seq + 1 - keep_units);
+        purge_ms = now;
+    } else if (dirty_bytes > 0 && now - purge_ms >= hak_opt.decay_ms / 2)
+        purge_locked(false, now);
 }
 
 /* Caller holds the lock.  where goes back to NONE: a stale descriptor (this
@@ -207,9 +249,14 @@ static void release_locked(hak_slab_t *s)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     c->free_units |= ((1u << k) - 1u) << u;
     c->dirty_units |= ((1u << k) - 1u) << u;
+    uint32_t now = os_now_ms();
+    for (unsigned i = u; i < u + k; i++) {
+        c->dirty_ms[i] = now;
+        c->dirty_seq[i] = ++release_seq;
+    }
     commit_add_locked(-(int64_t)k * HAK_SLAB);
     dirty_bytes += (size_t)k * HAK_SLAB;
-    if (dirty_bytes > purge_limit()) purge_locked();
+    purge_maybe_locked(now);
 }
 
 void slab_release(hak_slab_t *s)
@@ -307,7 +354,8 @@ int slab_purge(bool all)
         }
     }
     int released = dirty_bytes > 0 || before > 0;
-    if (all || dirty_bytes > purge_limit()) purge_locked();
+    if (all) purge_locked(true, os_now_ms());
+    else purge_maybe_locked(os_now_ms());
     hak_unlock();
     return released;
 }

@@ -26,6 +26,7 @@ enum hak_chunk_kind { HAK_CHUNK_SLABS = 1, HAK_CHUNK_HUGE = 2 };
 enum hak_slab_where { HAK_IN_NONE = 0, HAK_IN_AVAIL, HAK_IN_FULL, HAK_IN_ABANDONED };
 
 struct hak_heap;
+#define HAK_IDLE_MAX 32        /* entries of a heap's idle set of empty spans */
 
 /* Grid of one slab unit: all the classifier reads (32 bytes, so the unit
  * of a pointer is one shift away).  A slab spans nunits units; its grid is
@@ -72,6 +73,8 @@ typedef struct hak_slab {
     uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
     uint32_t stride;           /* class stride */
     uint32_t first;            /* chunk offset of user pointer 0 */
+    uint32_t idle_ms;          /* os_now_ms() when it last became empty (owner's idle set) */
+    uint8_t  in_idle;          /* listed in its owner's idle set (heap.c: idle_*) */
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
@@ -109,6 +112,8 @@ typedef struct hak_chunk {
     uint32_t kind;             /* enum hak_chunk_kind */
     uint32_t free_units;       /* bit u set: unit u is free (slab chunks, under the global lock) */
     uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
+    uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
+    uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
     size_t   huge_uoff;        /* huge: user pointer - base.  An offset, not a pointer: a raw pointer
                                   here keeps a leaked huge block "reachable" for Memcheck */
     uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
@@ -129,6 +134,14 @@ typedef struct hak_heap {
     uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written */
     uint64_t nfree[HAK_NCLASS];      /* frees executed by this thread (of any owner's blocks) */
     _Atomic int remote_full;         /* a remote free hit one of our full slabs */
+    /* Empty spans kept for reuse, all classes together (heap.c: idle_*):
+     * they stay in their avail lists, so malloc finds them; an entry whose
+     * slab went back into use is dropped at the next look.  Bounded by
+     * hak_opt.idle_bytes, released after hak_opt.decay_ms unused. */
+    hak_slab_t *idle[HAK_IDLE_MAX];
+    uint32_t nidle;
+    uint32_t sweep_ms;               /* last sweep of the idle set */
+    size_t   idle_bytes;             /* span bytes of the entries */
     int      state;                  /* HAK_HEAP_LIVE / FREE (reusable) / ORPHAN (after fork) */
     struct hak_heap *next_all;       /* global list of heaps (under the global lock) */
 } hak_heap_t;
