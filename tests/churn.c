@@ -11,10 +11,11 @@
  *   stress   test-stress-like: 4 threads a round, each frees a random half
  *            of a shared pool and refills it, threads re-created each round.
  * at Tiny (16..1024 B) and Mid (1..64 KiB) sizes.  Committed bytes and VmRSS
- * are read after G/8 generations (warm) and after G: a leak of one slab per
- * generation (64 KiB at least) grows by far more than the bound of 4 MiB
- * (plus 2 % of the warm reading), whatever the timing.  Live bytes at
- * the end are the same at both readings. */
+ * are read after G/8 generations (warm; G/4 rounds for stress) and after G:
+ * a leak of one slab per generation (64 KiB at least) grows by far more than
+ * the bound of 4 MiB (plus 2 % of the warm reading; 10 % for the random
+ * working sets of stress), whatever the timing.  Live bytes at the end are
+ * the same at both readings. */
 #include <malloc.h>
 #include <pthread.h>
 
@@ -125,17 +126,20 @@ static void run_stress(const char *name, size_t lo, size_t hi, unsigned rounds)
             pthread_create(&t[i], NULL, stress_main, &arg[i]);
         }
         for (unsigned i = 0; i < STRESS_T; i++) pthread_join(t[i], NULL);
-        if (k + 1 == rounds / 8) warm = read_now();
+        if (k + 1 == rounds / 4) warm = read_now();
     }
     reading_t end = read_now();
+    /* a random working set of 4096 blocks up to 32 KiB settles within about
+     * 10 % (seen: 90..100 MiB committed for 67 MiB live, flat to 1000
+     * rounds); a leak of one span per round passes 4 MiB + 10 % in 300 */
     uint64_t bound = 4u << 20;
     printf("%s: %u rounds x %d threads; committed %llu KiB after %u, %llu KiB after %u; VmRSS %ld -> %ld KiB\n",
-           name, rounds, STRESS_T, (unsigned long long)warm.committed / 1024, rounds / 8,
+           name, rounds, STRESS_T, (unsigned long long)warm.committed / 1024, rounds / 4,
            (unsigned long long)end.committed / 1024, rounds, warm.rss, end.rss);
-    CHECK(end.committed <= warm.committed + bound + warm.committed / 50,
+    CHECK(end.committed <= warm.committed + bound + warm.committed / 10,
           "%s: committed bytes grew from %llu KiB to %llu KiB with the number of rounds", name,
           (unsigned long long)warm.committed / 1024, (unsigned long long)end.committed / 1024);
-    CHECK(end.rss <= warm.rss + (long)(bound / 1024) + warm.rss / 50,
+    CHECK(end.rss <= warm.rss + (long)(bound / 1024) + warm.rss / 10,
           "%s: VmRSS grew from %ld KiB to %ld KiB with the number of rounds", name, warm.rss, end.rss);
     for (size_t i = 0; i < POOL; i++) free(pool[i]);
     CHECK(HK(hak_heap_check)() == 0, "%s: heap check", name);
@@ -161,6 +165,6 @@ int main(void)
     run_generations("mid next", 1, HAKMEM_TINY_MAX + 1, 65536, gens / 4);
     t_section("test-stress-like rounds, Tiny and Mid");
     run_stress("stress tiny", 16, HAKMEM_TINY_MAX, gens / 4);
-    run_stress("stress mid", HAKMEM_TINY_MAX + 1, 32768, gens / 8);
+    run_stress("stress mid", HAKMEM_TINY_MAX + 1, 32768, gens / 4);
     return t_done();
 }
