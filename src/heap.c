@@ -398,9 +398,10 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
                                                                                   int tools)
 {
     hak_heap_t *me = hak_tl_own;
-    if (s->kind == HAK_SLAB_TINY) {
-        uint8_t want = hak_tag_encode(s->cookie, HAK_ST_ALLOC);
-        if (!hak_tag_cas(p, want, hak_tag_encode(s->cookie, HAK_ST_FREE), tools))
+    if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
+        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
+        uint8_t want = hak_tag_encode(cookie, HAK_ST_ALLOC);
+        if (!hak_tag_cas(p, want, hak_tag_encode(cookie, HAK_ST_FREE), tools))
             return HAK_FREE_DOUBLE;
     } else {
         uint64_t k = hak_key((uintptr_t)p);
@@ -408,6 +409,13 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
             return HAK_FREE_DOUBLE;
     }
     if (tools) hak_san_free(p, slab_usable(s));
+    /* Once b is pushed the slab may empty, go back and be described anew for
+     * another class: what is needed of its plain fields is read now, while
+     * the claimed block keeps it in use; after the push only atomics. */
+    unsigned cls = s->cls;
+    uintptr_t key = s->key;
+    if (me != &hak_empty_heap) me->nfree[cls]++;
+    else atomic_fetch_add_explicit(&hak_heapless_frees[cls], 1, memory_order_relaxed);
     hak_free_t *b = (hak_free_t *)(void *)p;
     /* Once b is on the remote list the owner may pop it and hand it out at
      * once: nothing here may touch b (or its shadow) after the CAS.  The
@@ -416,11 +424,9 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
     uint32_t cnt;
     do {
         cnt = hak_remote_cnt(old) + 1;
-        hak_link_store(b, hak_fl_enc(hak_remote_ptr(old), s->key, b), tools);
+        hak_link_store(b, hak_fl_enc(hak_remote_ptr(old), key, b), tools);
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, hak_remote_word(b, cnt),
                                                     memory_order_seq_cst, memory_order_relaxed));
-    if (me != &hak_empty_heap) me->nfree[s->cls]++;
-    else atomic_fetch_add_explicit(&hak_heapless_frees[s->cls], 1, memory_order_relaxed);
     if (atomic_load_explicit(&s->full, memory_order_seq_cst)) {
         hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (o) atomic_store_explicit(&o->remote_full, 1, memory_order_release);

@@ -13,7 +13,9 @@
 #include "tag.h"
 
 static hak_chunk_t *chunks;                  /* every slab chunk */
-static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died */
+static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died; written under
+                                                the lock with relaxed atomic stores, because
+                                                slab_adopt peeks at it without the lock */
 static size_t dirty_bytes;                   /* released, not yet purged */
 static uint64_t committed, peak;             /* bytes of spans and huge mappings in use */
 
@@ -131,10 +133,11 @@ hak_slab_t *slab_new(unsigned cls)
     s->used = 0;
     s->low_water = 0;
     s->where = HAK_IN_NONE;
-    s->kind = kind;
-    s->cls = (uint8_t)cls;
-    s->cookie = cookie;
-    s->key = (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u;
+    /* read without the lock by a remote free racing a stale pointer */
+    HAK_STORE_RELAXED(s->kind, kind);
+    HAK_STORE_RELAXED(s->cls, (uint8_t)cls);
+    HAK_STORE_RELAXED(s->cookie, cookie);
+    HAK_STORE_RELAXED(s->key, (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u);
     s->start = start;
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_UNDEFINED(&s->start, sizeof s->start);   /* hidden from the leak scan */
     s->span = (uintptr_t)cap * stride;
@@ -270,7 +273,7 @@ void slab_release(hak_slab_t *s)
 
 static void abandoned_unlink(hak_slab_t *s)
 {
-    if (s->prev) s->prev->next = s->next; else abandoned[s->cls] = s->next;
+    if (s->prev) s->prev->next = s->next; else __atomic_store_n(&abandoned[s->cls], s->next, __ATOMIC_RELAXED);
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;
     s->where = HAK_IN_NONE;
@@ -307,7 +310,7 @@ void slab_abandon(hak_slab_t *s)
     s->prev = NULL;
     s->next = abandoned[s->cls];
     if (s->next) s->next->prev = s;
-    abandoned[s->cls] = s;
+    __atomic_store_n(&abandoned[s->cls], s, __ATOMIC_RELAXED);
     settle_locked(s);
     hak_unlock();
 }

@@ -79,6 +79,12 @@ typedef struct hak_slab {
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
 
+/* Relaxed atomic access to a plain field that a thread holding a stale or
+ * racing pointer may read while its owner (or slab_new, under the lock)
+ * writes it: a plain mov on x86-64, and the intent visible to TSan. */
+#define HAK_LOAD_RELAXED(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define HAK_STORE_RELAXED(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 /* The remote-free word packs the list head (a user pointer: below 2^47) with
  * the number of blocks on the list, so that one compare-and-swap pushes a
  * block and counts it: a free into an abandoned slab knows whether it was
