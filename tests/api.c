@@ -8,6 +8,7 @@
  * builds that keep the system malloc) only the hak_* family runs.
  * Reference behaviour is glibc 2.36's (malloc(3), posix_memalign(3)). */
 #include <malloc.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
@@ -420,6 +421,96 @@ static void test_free_sized(const family *f)
     f->free_aligned_sized(NULL, 64, 0);
 }
 
+/* ---------------------------------------------------------------- no link shown */
+/* A block handed out never shows its free-list link (issue 12).  A free slot's
+ * first word is next ^ key ^ slot; left in place, one read of a fresh block
+ * gives the key: the word xor the block's address and its successor's is the
+ * same for every block of the slab.  Each way a slot comes back to malloc is
+ * tried: carved fresh, reused after a local free, reused after a free by
+ * another thread (the remote list, spliced onto the local one). */
+enum { LEAK_B = 48 };
+
+typedef struct leak_job {
+    const family *f;
+    void **p;
+} leak_job;
+
+static void *leak_free_remote(void *arg)
+{
+    leak_job *j = arg;
+    for (int i = 0; i < LEAK_B; i++)
+        j->f->free(j->p[i]);
+    return NULL;
+}
+
+/* first words of n fresh blocks of size sz into w (before anything writes them) */
+static void leak_take(const family *f, size_t sz, void **p, uint64_t *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = f->malloc(sz);
+        w[i] = 0;
+        if (p[i])
+            memcpy(&w[i], p[i], sizeof w[i]);
+    }
+}
+
+/* the words must all be 0, and must not give a constant key */
+static void leak_judge(const family *f, size_t sz, const char *how, void **p, const uint64_t *w, int n)
+{
+    int nonzero = 0, same_key = 0, nulls = 0;
+    for (int i = 0; i < n; i++) {
+        nulls += p[i] == NULL;
+        nonzero += w[i] != 0;
+    }
+    /* the key a link would give away, taking the neighbour above as the
+     * successor (fresh slots are linked in address order): count the pairs
+     * whose key equals the first pair's */
+    uintptr_t k0 = 0;
+    int have = 0;
+    for (int i = 0; i + 1 < n; i++) {
+        if (!p[i] || !p[i + 1] || w[i] == 0) continue;
+        uintptr_t k = w[i] ^ (uintptr_t)p[i] ^ (uintptr_t)p[i + 1];
+        if (!have) { k0 = k; have = 1; }
+        else same_key += k == k0;
+    }
+    CHECK(nulls == 0, "%s malloc(%zu) %s: %d NULL", f->name, sz, how, nulls);
+    CHECK(nonzero == 0, "%s malloc(%zu) %s: %d of %d fresh blocks show a non-zero first word",
+          f->name, sz, how, nonzero, n);
+    CHECK(same_key == 0, "%s malloc(%zu) %s: %d neighbour pairs give the same key %#lx",
+          f->name, sz, how, same_key, (unsigned long)k0);
+}
+
+static void test_no_link_leak(const family *f)
+{
+    static const size_t sizes[] = { 1, 16, 24, 100, 512, 1000, 1024, 1025, 2000, 20000, 100000 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t sz = sizes[k];
+        void *p[LEAK_B];
+        uint64_t w[LEAK_B];
+        leak_take(f, sz, p, w, LEAK_B);
+        leak_judge(f, sz, "fresh", p, w, LEAK_B);
+        for (int i = 0; i < LEAK_B; i++)
+            if (p[i]) memset(p[i], 0x5A, sz);
+        /* free in address order: the list then hands them back in reverse */
+        for (int i = 0; i < LEAK_B; i++)
+            f->free(p[i]);
+        leak_take(f, sz, p, w, LEAK_B);
+        leak_judge(f, sz, "after a local free", p, w, LEAK_B);
+        for (int i = 0; i < LEAK_B; i++)
+            if (p[i]) memset(p[i], 0x5A, sz);
+        leak_job j = { f, p };
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, leak_free_remote, &j);
+        CHECK(rc == 0, "pthread_create = %d", rc);
+        if (rc != 0) { leak_free_remote(&j); continue; }
+        pthread_join(t, NULL);
+        leak_take(f, sz, p, w, LEAK_B);
+        leak_judge(f, sz, "after a remote free", p, w, LEAK_B);
+        for (int i = 0; i < LEAK_B; i++)
+            f->free(p[i]);
+    }
+}
+
 /* ---------------------------------------------------------------- glibc extras */
 static int call_malloc_stats(void *arg)
 {
@@ -672,6 +763,9 @@ int main(void)
         snprintf(name, sizeof name, "%s: free_sized", f->name);
         t_section(name);
         test_free_sized(f);
+        snprintf(name, sizeof name, "%s: no free-list link in a fresh block", f->name);
+        t_section(name);
+        test_no_link_leak(f);
     }
 #ifndef HAK_CORE_ONLY
     t_section("glibc extras: valloc pvalloc trim stats mallinfo2 mallopt");
