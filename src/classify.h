@@ -217,7 +217,7 @@ __attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_ch
     uintptr_t roff = off - h.aux;
     const hak_unit_t *ru = &c->unit[roff / HAK_SLAB];
     if (ru->kind == HAK_SLAB_UNUSED || ru->head != u->head ||
-        !hak_on_grid(roff, ru->first, ru->end, ru->stride))
+        !hak_on_grid(roff, ru->first, hak_unit_end(ru), ru->stride))
         return r;
     if (st == HAK_ST_FREE) { r.st = HAK_FREE_DOUBLE; return r; }
     r.st = hak_block_state(ru, p - h.aux, a - h.aux);
@@ -264,7 +264,7 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     if (c == NULL || c->kind != HAK_CHUNK_SLABS) return NULL;
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
-    if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, u->end, u->stride)) return NULL;
+    if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, hak_unit_end(u), u->stride)) return NULL;
     if (hak_tag_state(hak_tag_load(p, 0), u->cookie) != HAK_ST_ALLOC) return NULL;
     *cp = c;
     return u;
@@ -330,7 +330,7 @@ static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
     w->unit = u;
     if (u->kind == HAK_SLAB_UNUSED) return HAK_FREE_INVALID;
-    if (unlikely(!hak_on_grid(off, u->first, u->end, u->stride))) {
+    if (unlikely(!hak_on_grid(off, u->first, hak_unit_end(u), u->stride))) {
         hak_alias_res_t r = hak_classify_alias(c, u, p, a, off);
         if (r.st == HAK_FREE_OK) w->user = (unsigned char *)r.real;
         return r.st;

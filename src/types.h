@@ -45,6 +45,19 @@ typedef struct hak_unit {
     uint64_t pad_;             /* 32 bytes: a unit is one shift away */
 } hak_unit_t;
 
+/* The grid's end moves while its owner carves (heap.c: carve stores it with
+ * release), and any thread may classify meanwhile: a relaxed atomic load,
+ * a plain mov on x86-64.  WP cannot parse the builtin; it sees the contract
+ * (trusted, proofs/README.md).  Also used by slab_check_all. */
+#ifdef __FRAMAC__
+/*@ requires \valid_read(u);
+    assigns \nothing;
+    ensures \result == u->end; */
+uint32_t hak_unit_end(const hak_unit_t *u);
+#else
+static inline uint32_t hak_unit_end(const hak_unit_t *u) { return __atomic_load_n(&u->end, __ATOMIC_RELAXED); }
+#endif
+
 /* State of one slab, kept at the index of its head unit.  Invariants:
  *   used + length(free) + length(remote) == bumped <= capacity
  * Fast path touches: free, used, key, start, span, where (malloc/free), owner (free). */

@@ -118,6 +118,7 @@ static void run_stress(const char *name, size_t lo, size_t hi, unsigned rounds)
 {
     void **pool = calloc(POOL, sizeof *pool);
     reading_t warm = { 0, 0 };
+    unsigned checks_run = 0, checks_bad = 0;
     for (unsigned k = 0; k < rounds; k++) {
         pthread_t t[STRESS_T];
         stress_arg_t arg[STRESS_T];
@@ -125,6 +126,13 @@ static void run_stress(const char *name, size_t lo, size_t hi, unsigned rounds)
         for (unsigned i = 0; i < STRESS_T; i++) {
             arg[i] = (stress_arg_t){ .pool = pool, .id = (i + k) % STRESS_T, .seed = 1000 + k * 16 + i, .lo = lo, .hi = hi };
             pthread_create(&t[i], NULL, stress_main, &arg[i]);
+        }
+        /* hak_heap_check while the others run: it must never report a
+         * transient state of their heaps as corruption */
+        if (k % 8 == 0) {
+            int hc = HK(hak_heap_check)();
+            checks_run++;
+            if (hc != 0) checks_bad++;
         }
         for (unsigned i = 0; i < STRESS_T; i++) pthread_join(t[i], NULL);
         if (k + 1 == rounds / 4) warm = read_now();
@@ -144,6 +152,8 @@ static void run_stress(const char *name, size_t lo, size_t hi, unsigned rounds)
           "%s: VmRSS grew from %ld KiB to %ld KiB with the number of rounds", name, warm.rss, end.rss);
     for (size_t i = 0; i < POOL; i++) free(pool[i]);
     CHECK(HK(hak_heap_check)() == 0, "%s: heap check", name);
+    CHECK(checks_bad == 0, "%s: hak_heap_check failed %u times of %u while other threads ran", name, checks_bad,
+          checks_run);
     free(pool);
 }
 
