@@ -268,8 +268,7 @@ static void heap_release_slab(hak_heap_t *h, hak_slab_t *s)
     if (s->where == HAK_IN_AVAIL) avail_remove(h, s);
     else if (s->where == HAK_IN_FULL) { atomic_store(&s->full, 0); list_remove(&h->fullq[s->cls], s); }
     s->where = HAK_IN_NONE;
-    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
-    slab_release(s);
+    slab_release(s);   /* clears the owner under the lock */
 }
 
 /* ------------------------------------------------------------ heap setup */
@@ -353,9 +352,8 @@ void *heap_alloc_slow(size_t n)
         if (h->avail[c] != &hak_empty_slab) continue;
         s = slab_adopt(c, h);
         if (!s) {
-            s = slab_new(c);
+            s = slab_new(c, h);
             if (!s) { errno = ENOMEM; return NULL; }
-            atomic_store_explicit(&s->owner, h, memory_order_release);
         }
         avail_push(h, s);
     }
@@ -463,7 +461,9 @@ static void heap_retire(hak_heap_t *h)
                 atomic_store_explicit(&s->full, 0, memory_order_relaxed);
                 heap_collect_remote(s);
                 s->where = HAK_IN_NONE;
-                atomic_store_explicit(&s->owner, NULL, memory_order_release);
+                /* the owner is cleared under the lock (slab_release / slab_abandon),
+                 * after everything this thread wrote to s: hak_heap_check takes
+                 * an ownerless slab as its own to read */
                 if (s->used == 0) slab_release(s);
                 else slab_abandon(s);
                 s = nx;

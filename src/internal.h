@@ -47,7 +47,7 @@ extern hak_options_t hak_opt;
 void env_init(void);
 
 /* ---- slab.c (global lock inside) ---- */
-hak_slab_t *slab_new(unsigned cls);                 /* fresh span for class cls, owner unset */
+hak_slab_t *slab_new(unsigned cls, hak_heap_t *h);  /* fresh span for class cls, owned by h */
 void slab_release(hak_slab_t *s);                    /* give a span back to its chunk */
 hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h); /* take an abandoned slab of cls */
 void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died (or release it) */

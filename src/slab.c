@@ -93,7 +93,7 @@ static hak_chunk_t *chunk_new(void)
     return c;
 }
 
-hak_slab_t *slab_new(unsigned cls)
+hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
 {
     unsigned k = span_units(cls);
     hak_lock();
@@ -141,7 +141,9 @@ hak_slab_t *slab_new(unsigned cls)
     s->start = start;
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_UNDEFINED(&s->start, sizeof s->start);   /* hidden from the leak scan */
     s->span = (uintptr_t)cap * stride;
-    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    /* owned before the lock is dropped: hak_heap_check (under the lock)
+     * must never take a slab its owner is already carving for abandoned */
+    atomic_store_explicit(&s->owner, h, memory_order_relaxed);
     atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
     atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
     atomic_store_explicit(&s->full, 0, memory_order_relaxed);
@@ -249,6 +251,7 @@ static void release_locked(hak_slab_t *s)
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     s->where = HAK_IN_NONE;
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
@@ -300,12 +303,13 @@ static void settle_locked(hak_slab_t *s)
     }
 }
 
-/* Park a slab whose owner thread exited (owner already NULL, its own lists
- * drained): on the abandoned list of its class for a live heap to adopt, or
+/* Park a slab whose owner thread exited (its own lists drained; the owner
+ * is cleared here, under the lock): on the abandoned list of its class for a live heap to adopt, or
  * straight back if every block came home meanwhile. */
 void slab_abandon(hak_slab_t *s)
 {
     hak_lock();
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     s->where = HAK_IN_ABANDONED;
     s->prev = NULL;
     s->next = abandoned[s->cls];
