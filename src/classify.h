@@ -40,7 +40,7 @@
     predicate hak_grid{L}(hak_unit_t *u, integer off) =
       \at(u->first, L) <= off < \at(u->end, L) && (off - \at(u->first, L)) % \at(u->stride, L) == 0;
     logic integer hak_verdict(integer st) =
-      st == HAK_ST_ALLOC ? HAK_FREE_OK : st == HAK_ST_FREE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
+      st == HAK_ST_ALLOC ? HAK_FREE_OK : st == HAK_ST_FREE || st == HAK_ST_REMOTE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
     // verdict of a tiny block from its tag byte and its slab's cookie
     logic integer hak_tverdict(integer tag, integer cookie) = hak_verdict((tag + 256 - cookie) % 256);
     // verdict of a mid block from its header and its slab's class; st is
@@ -141,13 +141,14 @@ __attribute__((noinline, cold)) static hak_free_status hak_classify_foreign(uint
     return HAK_FREE_FOREIGN;
 }
 
-/* Verdict from a decoded state: ALLOC -> OK, FREE -> DOUBLE, else INVALID. */
+/* Verdict from a decoded state: ALLOC -> OK, FREE or REMOTE (freed, waiting
+ * on a remote list) -> DOUBLE, else INVALID. */
 /*@ assigns \nothing;
     ensures \result == hak_verdict(st); */
 static inline hak_free_status hak_state_verdict(uint64_t st)
 {
     if (st == HAK_ST_ALLOC) return HAK_FREE_OK;
-    if (st == HAK_ST_FREE) return HAK_FREE_DOUBLE;
+    if (st == HAK_ST_FREE || st == HAK_ST_REMOTE) return HAK_FREE_DOUBLE;
     return HAK_FREE_INVALID;
 }
 

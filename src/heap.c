@@ -75,30 +75,101 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
 
 /* ------------------------------------------------------------- refilling */
 
-/* Move the remote-free list into the local one; returns blocks gained.
- * `tools` is a constant in each instance: the hooks cost nothing otherwise. */
+/* The remote list links through a 32-bit word at HAK_RLINK_OFF of each block
+ * (types.h), never through the local list's link word: a double free racing
+ * between the owner (plain stores) and another thread (CAS) may put one block
+ * on both lists, and neither list may then run into the other. */
+HAK_INBAND uint32_t rlink_load(const hak_free_t *b, int tools)
+{
+    uint32_t *q = (uint32_t *)(void *)((unsigned char *)b + HAK_RLINK_OFF);
+    HAK_VG_OPEN(tools, q, sizeof *q);
+    uint32_t v = *q;
+    *q = 0;                               /* no metadata left in a block malloc hands out */
+    HAK_VG_CLOSE(tools, q, sizeof *q);
+    return v;
+}
+
+/* the same, leaving it in place (a block that is not ours to clear) */
+HAK_INBAND uint32_t rlink_peek(const hak_free_t *b, int tools)
+{
+    const uint32_t *q = (const uint32_t *)(const void *)((const unsigned char *)b + HAK_RLINK_OFF);
+    HAK_VG_OPEN(tools, q, sizeof *q);
+    uint32_t v = *q;
+    HAK_VG_CLOSE(tools, q, sizeof *q);
+    return v;
+}
+
+HAK_INBAND void rlink_store(hak_free_t *b, uint32_t v, int tools)
+{
+    uint32_t *q = (uint32_t *)(void *)((unsigned char *)b + HAK_RLINK_OFF);
+    HAK_VG_OPEN(tools, q, sizeof *q);
+    *q = v;
+    HAK_VG_CLOSE(tools, q, sizeof *q);
+}
+
+/* encoded remote link: 1 + the offset of next from user pointer 0 (0: end), keyed */
+static inline uint32_t rlink_enc(const hak_free_t *next, uintptr_t start, uintptr_t key)
+{
+    return (next ? (uint32_t)((uintptr_t)next - start) + 1u : 0u) ^ (uint32_t)(key >> 32);
+}
+
+/* A block on the remote list reads REMOTE (its remote freer's claim). */
+static inline int slot_is_remote(const hak_slab_t *s, const unsigned char *p, int tiny, int tools)
+{
+    if (tiny) return hak_tag_load(p, tools) == hak_tag_encode(s->cookie, HAK_ST_REMOTE);
+    hak_mid_hdr_t h = hak_hdr_load(p, tools);
+    return h.magic == HAK_MID_MAGIC && h.aux == s->cls && hak_hdr_state(h.check, hak_key((uintptr_t)p)) == HAK_ST_REMOTE;
+}
+
+/* Move the remote-free list onto the local one; returns blocks gained.
+ * Each block must be a carved slot of this slab reading REMOTE: it becomes
+ * FREE and is pushed on the local list.  A block that reads otherwise was
+ * freed by the owner too (a double free whose two frees raced: the owner's
+ * plain store overwrote the claim): it is already on the local list, or
+ * handed out again, so it is left alone and counted as a rejected double
+ * free.  Its remote link may since have been overwritten by the program, so
+ * the walk goes on through it only if it decodes onto the grid; a revisited
+ * block of ours reads FREE by then, two skipped blocks in a row (a loop
+ * through them, say) end the walk, and so does a bad link (the
+ * blocks behind it are lost to the program's double free, never handed out
+ * twice).  `tools` is a constant in each instance: no hook cost otherwise. */
 static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_slab_t *s, int tools)
 {
     uintptr_t w = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
     if (w == 0) return 0;
-    hak_free_t *first = hak_remote_ptr(w), *b = first;
-    if (first == NULL) hak_fatal("corrupted remote free list", s);
-    uint32_t n = 1;
-    for (;;) {
-        if (tools) hak_san_internal(b, sizeof *b);
-        hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
-        if (!hak_fl_in_range(nx, hak_slab_start(s), s->span))
-            hak_fatal("corrupted remote free list", b);
-        if (nx == NULL) break;
-        if (tools) hak_san_internal_done(b, sizeof *b);
+    hak_free_t *b = hak_remote_ptr(w);
+    uintptr_t start = hak_slab_start(s), limit = (uintptr_t)s->bumped * s->stride;
+    int tiny = s->kind == HAK_SLAB_TINY, trusted = 1, skipped_last = 0;
+    uint32_t n = 0, seen = 0;
+    while (b != NULL) {
+        uintptr_t off = (uintptr_t)b - start;
+        if (off >= limit || off % s->stride != 0) {
+            if (trusted) hak_fatal("corrupted remote free list", b);
+            break;                              /* a link read from a double-freed block */
+        }
+        if (++seen > s->capacity) {
+            if (trusted) hak_fatal("remote free list loops", b);
+            break;                              /* a loop through double-freed blocks */
+        }
+        int mine = slot_is_remote(s, (unsigned char *)b, tiny, tools);
+        uint32_t r = (mine ? rlink_load(b, tools) : rlink_peek(b, tools)) ^ (uint32_t)(s->key >> 32);
+        hak_free_t *nx = r ? (hak_free_t *)(start + r - 1u) : NULL;
+        if (mine) {
+            slot_mark(s, (unsigned char *)b, HAK_ST_FREE, tiny, tools);
+            if (tools) hak_san_internal(b, sizeof *b);
+            hak_fl_push(&s->free, b, s->key);
+            if (tools) hak_san_internal_done(b, sizeof *b);
+            n++;
+        } else {
+            atomic_fetch_add_explicit(&hak_rejected[HAK_FREE_DOUBLE], 1, memory_order_relaxed);
+            if (!trusted && skipped_last) break;   /* two in a row: nothing trustworthy left */
+            trusted = 0;
+        }
+        skipped_last = !mine;
         b = nx;
-        if (++n > s->capacity) hak_fatal("remote free list loops", b);
     }
     /* the count packed in the word must match the walk (mod 2^16) */
-    if ((n & 0xffffu) != hak_remote_cnt(w)) hak_fatal("corrupted remote free list (count)", b);
-    b->next_enc = hak_fl_enc(s->free, s->key, b);   /* splice: tail -> local list */
-    if (tools) hak_san_internal_done(b, sizeof *b);
-    s->free = first;
+    if (trusted && (n & 0xffffu) != hak_remote_cnt(w)) hak_fatal("corrupted remote free list (count)", s);
     s->used -= n;
     return n;
 }
@@ -396,14 +467,16 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
                                                                                   int tools)
 {
     hak_heap_t *me = hak_tl_own;
+    /* claimed into REMOTE, not FREE: only the owner's collection makes it
+     * FREE, so a block the owner freed meanwhile is told apart there */
     if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
         uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
         uint8_t want = hak_tag_encode(cookie, HAK_ST_ALLOC);
-        if (!hak_tag_cas(p, want, hak_tag_encode(cookie, HAK_ST_FREE), tools))
+        if (!hak_tag_cas(p, want, hak_tag_encode(cookie, HAK_ST_REMOTE), tools))
             return HAK_FREE_DOUBLE;
     } else {
         uint64_t k = hak_key((uintptr_t)p);
-        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), tools))
+        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_REMOTE), tools))
             return HAK_FREE_DOUBLE;
     }
     if (tools) hak_san_free(p, slab_usable(s));
@@ -411,18 +484,18 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
      * another class: what is needed of its plain fields is read now, while
      * the claimed block keeps it in use; after the push only atomics. */
     unsigned cls = s->cls;
-    uintptr_t key = s->key;
+    uintptr_t key = s->key, start = hak_slab_start(s);
     if (me != &hak_empty_heap) me->nfree[cls]++;
     else atomic_fetch_add_explicit(&hak_heapless_frees[cls], 1, memory_order_relaxed);
     hak_free_t *b = (hak_free_t *)(void *)p;
     /* Once b is on the remote list the owner may pop it and hand it out at
      * once: nothing here may touch b (or its shadow) after the CAS.  The
-     * link is written by an accessor that closes it again before the CAS. */
+     * remote link is written by an accessor that closes it again before the CAS. */
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
     uint32_t cnt;
     do {
         cnt = hak_remote_cnt(old) + 1;
-        hak_link_store(b, hak_fl_enc(hak_remote_ptr(old), key, b), tools);
+        rlink_store(b, rlink_enc(hak_remote_ptr(old), start, key), tools);
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, hak_remote_word(b, cnt),
                                                     memory_order_seq_cst, memory_order_relaxed));
     if (atomic_load_explicit(&s->full, memory_order_seq_cst)) {

@@ -128,7 +128,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
     uintptr_t start = (uintptr_t)c + first;
     uint64_t key = hak_key(start);
     uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
-    uint8_t cookie = (uint8_t)(1u + key % 253u);
+    uint8_t cookie = (uint8_t)(1u + key % 252u);   /* 1..252: no state encodes to 0 (tag.h) */
     s->free = NULL;
     s->used = 0;
     s->low_water = 0;
@@ -377,25 +377,32 @@ void slab_stats(uint64_t *cm, uint64_t *pk)
     hak_unlock();
 }
 
-/* Walk one list of slab s (local or remote): every link decodes inside the
- * slab onto a carved slot whose tag/header says FREE.  Returns its length,
- * or -1 when something is off. */
-__attribute__((no_sanitize("address"))) static long check_list(const hak_slab_t *s, uintptr_t head)
+/* Walk slab s's local list (remote == 0) or remote list: every link lands
+ * on a carved slot of the slab whose tag/header says FREE (local) or REMOTE.
+ * Returns its length, or -1 when something is off. */
+__attribute__((no_sanitize("address"))) static long check_list(const hak_slab_t *s, uintptr_t head, int remote)
 {
     long n = 0;
+    uintptr_t start = hak_slab_start(s);
+    unsigned want = remote ? HAK_ST_REMOTE : HAK_ST_FREE;
     for (uintptr_t b = head; b != 0; n++) {
         if (n > (long)s->capacity) return -1;                   /* a loop */
-        if (b - hak_slab_start(s) >= s->span) return -1;                 /* outside the slab */
-        uintptr_t i = (b - hak_slab_start(s)) / s->stride;
-        if ((b - hak_slab_start(s)) % s->stride != 0 || i >= s->bumped) return -1;
+        if (b - start >= s->span) return -1;                     /* outside the slab */
+        uintptr_t i = (b - start) / s->stride;
+        if ((b - start) % s->stride != 0 || i >= s->bumped) return -1;
         const unsigned char *p = (const unsigned char *)b;
         if (s->kind == HAK_SLAB_TINY) {
-            if (hak_tag_state(p[-1], s->cookie) != HAK_ST_FREE) return -1;
+            if (hak_tag_state(p[-1], s->cookie) != want) return -1;
         } else {
             const hak_mid_hdr_t *h = (const hak_mid_hdr_t *)(const void *)(p - HAK_MID_HDR);
-            if (h->magic != HAK_MID_MAGIC || hak_hdr_state(h->check, hak_key(b)) != HAK_ST_FREE) return -1;
+            if (h->magic != HAK_MID_MAGIC || hak_hdr_state(h->check, hak_key(b)) != want) return -1;
         }
-        b = ((const hak_free_t *)p)->next_enc ^ s->key ^ b;
+        if (remote) {
+            uint32_t r = *(const uint32_t *)(const void *)(p + HAK_RLINK_OFF) ^ (uint32_t)(s->key >> 32);
+            b = r ? start + r - 1u : 0;
+        } else {
+            b = ((const hak_free_t *)p)->next_enc ^ s->key ^ b;
+        }
     }
     return n;
 }
@@ -432,9 +439,9 @@ int slab_check_all(void)
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
                 x->cookie != s->cookie) { bad = -7; break; }
             if (mine) {
-                long nf = check_list(s, (uintptr_t)s->free);
+                long nf = check_list(s, (uintptr_t)s->free, 0);
                 uintptr_t rw = atomic_load_explicit(&s->remote, memory_order_acquire);
-                long nr = check_list(s, (uintptr_t)hak_remote_ptr(rw));
+                long nr = check_list(s, (uintptr_t)hak_remote_ptr(rw), 1);
                 if (nf < 0 || nr < 0 || (uint32_t)nr != hak_remote_cnt(rw)) { bad = -9; break; }
                 if (s->used + (uint64_t)nf != s->bumped || (uint64_t)nr > s->used) {
                     bad = -10;

@@ -104,6 +104,9 @@ typedef struct hak_slab {
  * the last block out (slab.c: slab_orphan_settle) without a second atomic.
  * A span never holds 2^16 blocks (static check in slab.c). */
 #define HAK_REMOTE_SHIFT 48
+/* Offset in a block of its remote-list link (heap.c): past the local list's
+ * word, inside the usable bytes of the smallest slot (16 - 1 tag byte). */
+#define HAK_RLINK_OFF    8
 #define HAK_NOT_ORPHAN   0xffffffffu
 static inline hak_free_t *hak_remote_ptr(uintptr_t w)
 {
