@@ -241,6 +241,24 @@ static void purge_maybe_locked(uint32_t now)
         purge_locked(false, now);
 }
 
+/* A released span keeps its bytes until it is purged, and the next slab
+ * carved from it, of any class, hands them out inside its blocks.  Clear
+ * what would give a key away there: every slot's free-list link (keyed by
+ * the span's start, so the next slab's key too) and every mid header (its
+ * check word is hak_key of a known address).  All slots are free here
+ * (used == 0), and no one else touches an empty slab's slots. */
+static void slab_scrub(const hak_slab_t *s)
+{
+    uintptr_t start = hak_slab_start(s);
+    int mid = s->kind == HAK_SLAB_MID;
+    for (uint32_t i = 0; i < s->bumped; i++) {
+        unsigned char *p = (unsigned char *)(start + (uintptr_t)i * s->stride);
+        hak_link_store(p, 0, HAK_TOOLS_RT);
+        if (mid) hak_hdr_store(p, 0, 0, 0, HAK_TOOLS_RT);
+    }
+}
+
+
 /* Caller holds the lock.  where goes back to NONE: a stale descriptor (this
  * one, or a non-head one after its units join another span) never reads
  * ABANDONED, which slab_orphan_settle relies on. */
@@ -248,6 +266,7 @@ static void release_locked(hak_slab_t *s)
 {
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
+    slab_scrub(s);
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     s->where = HAK_IN_NONE;

@@ -8,6 +8,7 @@
  * builds that keep the system malloc) only the hak_* family runs.
  * Reference behaviour is glibc 2.36's (malloc(3), posix_memalign(3)). */
 #include <malloc.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -511,6 +512,58 @@ static void test_no_link_leak(const family *f)
     }
 }
 
+/* A released span keeps its bytes until it is purged, and a slab of another
+ * class carved from it hands them out inside its blocks.  The old slots'
+ * links (keyed by the span's start, so by the new slab's key too) and mid
+ * headers (hak_key of a known address) must not be among them.  The test
+ * knows where the old blocks were: the words there, now inside fresh blocks
+ * of the new class, must read 0.  hak_trim() first, so the release below
+ * stays under the purge threshold and the span is reused dirty. */
+static void test_no_stale_links(const family *f, size_t old_sz, size_t new_sz, int nold)
+{
+    void **old = malloc(sizeof *old * (size_t)nold);
+    if (!old) return;
+    HK(hak_trim)();
+    for (int i = 0; i < nold; i++)
+        old[i] = f->malloc(old_sz);
+    for (int i = 0; i < nold; i++)
+        f->free(old[i]);
+    /* the emptied span sits in the heap's idle set until HAKMEM_DECAY_MS
+     * (500 ms) has passed; the next slow-path malloc then releases it, still
+     * dirty, and the new class's slab is carved from it */
+    usleep(600 * 1000);
+    enum { NB = 4096 };
+    static void *nb[NB];
+    int nnew = 0;
+    long checked = 0, shown = 0;
+    for (; nnew < NB; nnew++) {
+        unsigned char *q = nb[nnew] = f->malloc(new_sz);
+        if (!q) break;
+        uintptr_t lo = (uintptr_t)q + 8, hi = (uintptr_t)q + f->usable(q);
+        /* old block addresses inside q, past q's own first word */
+        for (int i = 0; i < nold; i++) {
+            uintptr_t x = (uintptr_t)old[i];
+            /* the link at the old pointer; for mid also the header in front of it */
+            for (int back = old_sz > HAKMEM_TINY_MAX ? 16 : 0; back >= 0; back -= 8) {
+                uintptr_t at = x - (uintptr_t)back;
+                if (at < lo || at + 8 > hi) continue;
+                uint64_t w;
+                memcpy(&w, (void *)at, sizeof w);
+                checked++;
+                shown += w != 0;
+            }
+        }
+        if (checked > 2000) { nnew++; break; }
+    }
+    CHECK(checked > 0, "%s: no block of %zu B reused the span of the %zu B blocks (test has nothing to check)",
+          f->name, new_sz, old_sz);
+    CHECK(shown == 0, "%s: %ld of %ld words where %zu B blocks were show their old links/headers in fresh %zu B blocks",
+          f->name, shown, checked, old_sz, new_sz);
+    for (int i = 0; i < nnew; i++)
+        f->free(nb[i]);
+    free(old);
+}
+
 /* ---------------------------------------------------------------- glibc extras */
 static int call_malloc_stats(void *arg)
 {
@@ -766,6 +819,8 @@ int main(void)
         snprintf(name, sizeof name, "%s: no free-list link in a fresh block", f->name);
         t_section(name);
         test_no_link_leak(f);
+        test_no_stale_links(f, 16, 40, 6000);        /* tiny span reused by another tiny class */
+        test_no_stale_links(f, 20000, 3000, 12);     /* mid span reused by another mid class */
     }
 #ifndef HAK_CORE_ONLY
     t_section("glibc extras: valloc pvalloc trim stats mallinfo2 mallopt");
