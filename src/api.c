@@ -18,7 +18,7 @@ const char *hak_version(void)
 /* The fast path missed, as it always does under the tools: refill, or let
  * tool.c hand the block out with its requested size.  hak_tools is known
  * once hak_init() has run. */
-static inline __attribute__((always_inline)) void *alloc_miss(size_t n)
+__attribute__((noinline)) static void *alloc_miss(size_t n)
 {
     hak_init();
     if (HAK_TOOLS_ON) return tool_malloc(n);

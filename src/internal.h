@@ -91,5 +91,6 @@ void  *tool_realloc(hak_where_t *w, void *p, size_t n);   /* p live, n > 0: alwa
 /* ---- stats.c ---- */
 extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
 extern _Atomic uint64_t hak_heapless_frees[HAK_NCLASS];   /* remote frees by threads without a heap */
+void hak_class_live(uint64_t live[HAK_NCLASS]);            /* blocks in use per class */
 #pragma GCC visibility pop
 #endif
