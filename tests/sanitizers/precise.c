@@ -9,9 +9,10 @@
  *   precise aligned AL N   p = aligned_alloc(AL, N), write p[N]
  *   precise before AL N    p = aligned_alloc(AL, N), write p[-1]
  *   precise leak N         malloc(N), filled, its only pointer dropped
- *   precise usable N       no bug: malloc_usable_size() must say N after
- *                          malloc, realloc both ways, aligned_alloc and
- *                          memalign, and the blocks must be hakmem's
+ *   precise usable N       no bug: malloc_usable_size() must say N (or what
+ *                          realloc asked for) after malloc, realloc both
+ *                          ways, aligned_alloc, memalign, posix_memalign
+ *                          and calloc, and the blocks must be hakmem's
  *   precise none           no bug
  * Built twice: for Memcheck with gcc -O0 -fno-builtin and nothing of
  * hakmem linked (it runs under LD_PRELOAD=libhakmem.so, as a user's
@@ -92,6 +93,13 @@ static int usable(size_t n)
     free(p);
     p = memalign(4096, n);
     ok &= usable_is("memalign(4096)", p, n);
+    free(p);
+    void *q = NULL;
+    ok &= posix_memalign(&q, 256, n) == 0;
+    ok &= usable_is("posix_memalign(256)", q, n);
+    free(q);
+    p = calloc(1, n);
+    ok &= usable_is("calloc", p, n);
     free(p);
     return ok ? 0 : 1;
 }
