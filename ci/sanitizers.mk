@@ -36,14 +36,15 @@ SAN_ATESTS := $(patsubst tests/%.c,$(SAN_ADIR)/t-%,$(filter-out tests/forkt.c,$(
 SAN_VTESTS := $(if $(T_DIR),$(addprefix $(T_DIR)/,$(notdir $(basename $(SAN_TSRC)))))
 
 .PHONY: asan valgrind asan-build valgrind-build hookcost
-asan-build: $(SAN_ADIR)/libhakmem-core.a $(addprefix $(SAN_ADIR)/,$(SAN_PROGS)) $(SAN_ATESTS)
-valgrind-build: $(addprefix $(SAN_VDIR)/,$(SAN_PROGS)) $(SAN_VTESTS) $(BUILD)/libhakmem.so
+asan-build: $(SAN_ADIR)/libhakmem-core.a $(addprefix $(SAN_ADIR)/,$(SAN_PROGS)) $(SAN_ATESTS) $(SAN_ADIR)/precise
+valgrind-build: $(addprefix $(SAN_VDIR)/,$(SAN_PROGS)) $(SAN_VTESTS) $(BUILD)/libhakmem.so $(SAN_VDIR)/precise \
+                $(BUILD)/pkg/hakmem-run
 
 asan: asan-build
 	bash tests/sanitizers/run.sh asan $(SAN_ADIR)
 
 valgrind: valgrind-build
-	bash tests/sanitizers/run.sh valgrind $(SAN_VDIR) "$(T_DIR)" $(BUILD)/libhakmem.so
+	bash tests/sanitizers/run.sh valgrind $(SAN_VDIR) "$(T_DIR)" $(BUILD)/libhakmem.so $(BUILD)/pkg/hakmem-run
 
 check: asan valgrind
 
@@ -63,6 +64,16 @@ $(SAN_ADIR)/t-%: tests/%.c tests/testlib.h tests/sanitizers/hak_names.h $(SAN_AD
 	$(SAN_CC) $(SAN_AFLAGS) $(SAN_TFLAGS) -fno-builtin -Wno-unused-function -Itests \
 	    -include tests/sanitizers/hak_names.h $< -o $@ $(SAN_ADIR)/libhakmem-core.a -pthread -ldl
 
+# precise.c: the plain names, sent to hak_* as in the tests/ programs
+$(SAN_ADIR)/precise: tests/sanitizers/precise.c tests/sanitizers/hak_names.h $(SAN_ADIR)/libhakmem-core.a
+	$(SAN_CC) $(SAN_AFLAGS) $(SAN_TFLAGS) -fno-builtin -include tests/sanitizers/hak_names.h $< -o $@ \
+	    $(SAN_ADIR)/libhakmem-core.a -pthread -ldl
+
+# ---- Memcheck: precise.c is a user's program: -O0, nothing of hakmem linked (LD_PRELOAD)
+$(SAN_VDIR)/precise: tests/sanitizers/precise.c
+	@mkdir -p $(dir $@)
+	$(CC) -g -O0 -fno-builtin -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-use-after-free $< -o $@ -ldl
+
 # ---- Memcheck: the normal library; -O1 keeps the deliberate bugs as written
 $(SAN_VDIR)/%: tests/sanitizers/%.c $(SAN_DEPS) $(BUILD)/libhakmem-core.a
 	@mkdir -p $(dir $@)
@@ -70,7 +81,7 @@ $(SAN_VDIR)/%: tests/sanitizers/%.c $(SAN_DEPS) $(BUILD)/libhakmem-core.a
 
 # ---- hook cost: two copies of the normal core library, hooks in and out
 SAN_CDIR      := $(BUILD)/hookcost
-SAN_HOOK_BUDGET ?= 4
+SAN_HOOK_BUDGET ?= 0
 $(SAN_CDIR)/hooks/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HAK_CFLAGS) -c $< -o $@

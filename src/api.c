@@ -15,15 +15,26 @@ const char *hak_version(void)
     return STR(HAKMEM_VERSION_MAJOR) "." STR(HAKMEM_VERSION_MINOR) "." STR(HAKMEM_VERSION_PATCH);
 }
 
+/* The fast path missed, as it always does under the tools: refill, or let
+ * tool.c hand the block out with its requested size.  hak_tools is known
+ * once hak_init() has run. */
+__attribute__((noinline)) static void *alloc_miss(size_t n)
+{
+    hak_init();
+    if (HAK_TOOLS_ON) return tool_malloc(n);
+    return heap_alloc_slow(n);
+}
+
 __attribute__((noinline)) static void *malloc_big(size_t n)
 {
     if (n <= HAK_MID_MAXREQ) {
         void *p = heap_pop(hak_mid_class(n), 0);
         if (likely(p != NULL)) return p;
-        return heap_alloc_slow(n);
+    } else {
+        hak_init();
+        if (!HAK_TOOLS_ON) return huge_alloc(n, 0);
     }
-    hak_init();
-    return huge_alloc(n, 0);
+    return alloc_miss(n);
 }
 
 void *hak_malloc(size_t n)
@@ -31,7 +42,7 @@ void *hak_malloc(size_t n)
     if (likely(n <= HAK_TINY_MAXREQ)) {
         void *p = heap_pop(hak_tiny_class(n), 1);
         if (likely(p != NULL)) return p;
-        return heap_alloc_slow(n);
+        return alloc_miss(n);
     }
     return malloc_big(n);
 }
@@ -48,7 +59,8 @@ size_t hak_usable_size(const void *p)
 {
     hak_where_t w;
     if (hak_classify(p, &w) != HAK_FREE_OK) return 0;
-    return usable_of(&w, p);
+    /* under the tools: what was asked for, as Valgrind's and ASan's own say */
+    return HAK_TOOLS_ON ? tool_usable(&w, p) : usable_of(&w, p);
 }
 
 void *hak_calloc(size_t n, size_t size)
@@ -78,6 +90,7 @@ void *hak_realloc(void *p, size_t n)
         if (unlikely(st != HAK_FREE_OK)) hak_report(st, p, "realloc");
         return NULL;
     }
+    if (HAK_TOOLS_ON) return tool_realloc(&w, p, n);
     size_t old = usable_of(&w, p);
     if (w.chunk->kind == HAK_CHUNK_HUGE && n > HAK_MID_MAXREQ && p == (void *)w.user)
         return huge_realloc(w.chunk, n);
@@ -116,22 +129,24 @@ static int is_pow2(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 static void *aligned_impl(size_t a, size_t n)
 {
     if (a <= HAK_ALIGN) return hak_malloc(n);
+    hak_init();   /* HAK_TOOLS_ON is known from here on */
     size_t want;
     if (a <= HAK_SLAB && !__builtin_add_overflow(n, a, &want) && want <= HAK_MID_MAXREQ) {
-        unsigned char *q = hak_malloc(want);
+        /* under the tools the block comes closed, and they hear of the aligned n bytes only */
+        unsigned char *q = HAK_TOOLS_ON ? heap_alloc_slow(want) : hak_malloc(want);
         if (!q) return NULL;
-        if ((uintptr_t)q % a == 0) return q;
-        /* the first a-aligned address with 16 bytes in front inside the block */
-        uintptr_t al = ((uintptr_t)q + HAK_MID_HDR + a - 1) / a * a;
-        hak_mid_hdr_t *h = (hak_mid_hdr_t *)al - 1;
-        hak_san_internal(h, sizeof *h);
-        h->magic = HAK_ALIAS_MAGIC;
-        h->aux = (uint32_t)(al - (uintptr_t)q);
-        h->check = hak_hdr_check(hak_key(al), HAK_ST_ALLOC);
-        return (void *)al;
+        uintptr_t al = (uintptr_t)q;
+        if (al % a != 0) {
+            /* the first a-aligned address with 16 bytes in front inside the block;
+             * under the tools the header stays closed like the tag and mid header */
+            al = ((uintptr_t)q + HAK_MID_HDR + a - 1) / a * a;
+            hak_hdr_store((unsigned char *)al, HAK_ALIAS_MAGIC, (uint32_t)(al - (uintptr_t)q),
+                          hak_hdr_check(hak_key(al), HAK_ST_ALLOC), HAK_TOOLS_RT);
+        }
+        return HAK_TOOLS_ON ? tool_handout(q, (void *)al, n) : (void *)al;
     }
-    hak_init();
-    return huge_alloc(n, a);
+    void *p = huge_alloc(n, a);
+    return HAK_TOOLS_ON && p ? tool_handout(p, p, n) : p;
 }
 
 void *hak_aligned_alloc(size_t a, size_t n)

@@ -82,13 +82,13 @@ HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
 __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p)
 {
     hak_chunk_t *c = w->chunk;
+    if (HAK_TOOLS_ON) tool_release(w, p);   /* the tools hear of it first (tool.c) */
     if (c->kind == HAK_CHUNK_HUGE) return huge_free(c);
     if ((unsigned char *)p != w->user) {
-        /* retire the alias header first, so a second free of p reads DOUBLE */
-        hak_mid_hdr_t *ah = (hak_mid_hdr_t *)(void *)((unsigned char *)p - HAK_MID_HDR);
-        uint64_t k = hak_key((uintptr_t)p), want = hak_hdr_check(k, HAK_ST_ALLOC);
-        if (!__atomic_compare_exchange_n(&ah->check, &want, hak_hdr_check(k, HAK_ST_FREE), 0,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        /* retire the alias header first, so a second free of p reads DOUBLE
+         * (through the accessor: under the tools the header is closed) */
+        uint64_t k = hak_key((uintptr_t)p);
+        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), HAK_TOOLS_RT))
             return HAK_FREE_DOUBLE;
     }
     return heap_free(w->unit->slab, w->user);

@@ -19,6 +19,7 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void hak_lock(void) { pthread_mutex_lock(&glock); }
 void hak_unlock(void) { pthread_mutex_unlock(&glock); }
+int hak_trylock(void) { return pthread_mutex_trylock(&glock) == 0; }
 
 static void atfork_prepare(void) { pthread_mutex_lock(&glock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&glock); }

@@ -21,6 +21,7 @@ void hak_init_slow(void);
 static inline void hak_init(void) { if (unlikely(!atomic_load_explicit(&hak_ready, memory_order_acquire))) hak_init_slow(); }
 void hak_lock(void);
 void hak_unlock(void);
+int  hak_trylock(void);                /* 1 when taken; for paths that must never wait */
 
 /* key of a header at user address a: secret-keyed mix, so a header cannot be
  * forged without the secret (murmur3 finaliser) */
@@ -83,8 +84,16 @@ _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata:
 hak_free_status hak_free_found(hak_where_t *w, void *p);   /* OK, or DOUBLE for a lost race */
 void hak_free_named(void *p, const char *fn);
 
+/* ---- tool.c: under Memcheck or in the ASan build only (HAK_TOOLS_ON) ---- */
+void  *tool_malloc(size_t n);                      /* a block of n, the tools told of n bytes */
+void  *tool_handout(void *block, void *user, size_t n);   /* record and open n bytes at user */
+void   tool_release(const hak_where_t *w, void *p);       /* p is being freed: tell the tools */
+size_t tool_usable(const hak_where_t *w, const void *p);  /* the size p was asked for */
+void  *tool_realloc(hak_where_t *w, void *p, size_t n);   /* p live, n > 0: always moves */
+
 /* ---- stats.c ---- */
 extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
 extern _Atomic uint64_t hak_heapless_frees[HAK_NCLASS];   /* remote frees by threads without a heap */
+void hak_class_live(uint64_t live[HAK_NCLASS]);            /* blocks in use per class */
 #pragma GCC visibility pop
 #endif

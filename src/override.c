@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "hakmem.h"
@@ -27,6 +28,19 @@ EXPORT void *pvalloc(size_t n)
     if (__builtin_add_overflow(n, HAK_PAGE - 1, &r)) { errno = ENOMEM; return NULL; }
     return hak_memalign(HAK_PAGE, r / HAK_PAGE * HAK_PAGE);
 }
+
+/* glibc's own names for its allocator.  Programs and tools call them to
+ * reach "the real malloc" behind an interposer; left to glibc they would
+ * hand out glibc blocks that hakmem's free() rejects as foreign (and
+ * glibc's free would choke on hakmem's).  One allocator answers all names.
+ * glibc 2.36 exports no __posix_memalign, so there is none to take over. */
+EXPORT void *__libc_malloc(size_t n) { return hak_malloc(n); }
+EXPORT void __libc_free(void *p) { hak_free_named(p, "__libc_free"); }
+EXPORT void *__libc_calloc(size_t n, size_t s) { return hak_calloc(n, s); }
+EXPORT void *__libc_realloc(void *p, size_t n) { return hak_realloc(p, n); }
+EXPORT void *__libc_memalign(size_t a, size_t n) { return hak_memalign(a, n); }
+EXPORT void *__libc_valloc(size_t n) { return valloc(n); }
+EXPORT void *__libc_pvalloc(size_t n) { return pvalloc(n); }
 /* glibc's aligned_alloc accepts any power of two (and since 2.38 rejects others) */
 EXPORT void *aligned_alloc(size_t a, size_t n) { return hak_aligned_alloc(a, n); }
 EXPORT size_t malloc_usable_size(void *p) { return hak_usable_size(p); }
@@ -60,4 +74,57 @@ EXPORT struct mallinfo mallinfo(void)
     m.fordblks = (int)m2.fordblks;
     m.usmblks = (int)m2.usmblks;
     return m;
+}
+
+/* malloc_info(3): glibc's XML, element for element (its <heap> per arena
+ * becomes one <heap nr="0"> for all of hakmem), with hakmem's figures:
+ *   <size>          one per size class with blocks in use: the requests it
+ *                   serves (from..to), blocks in use (count) and their usable
+ *                   bytes (total).  glibc lists free chunks here; hakmem has
+ *                   no per-size free lists to count without walking every slab.
+ *   total fast      0: hakmem has no fastbins
+ *   total rest      count 0; size: committed bytes not in live blocks
+ *   total mmap      Huge blocks in use and their usable bytes
+ *   system current  committed (slab spans and Huge mappings); max: its peak
+ *   aspace          committed
+ * glibc defines no options: anything but 0 is EINVAL, returned. */
+EXPORT int malloc_info(int options, FILE *fp)
+{
+    if (options != 0) return EINVAL;
+    hak_stats s;
+    uint64_t live[HAK_NCLASS], hb, hk, ha;
+    hak_get_stats(&s);   /* first: fprintf below may malloc (the stream's buffer) */
+    hak_class_live(live);
+    huge_stats(&hb, &hk, &ha);
+    unsigned long long committed = s.committed, peak = s.peak_committed;
+    unsigned long long rest = s.committed > s.live_bytes ? s.committed - s.live_bytes : 0;
+    fputs("<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n", fp);
+    size_t from = 0;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        size_t to = hak_class_usable(c);
+        if (live[c])
+            fprintf(fp, "  <size from=\"%zu\" to=\"%zu\" total=\"%llu\" count=\"%llu\"/>\n", from, to,
+                    (unsigned long long)(live[c] * to), (unsigned long long)live[c]);
+        from = to + 1;
+    }
+    fprintf(fp,
+            "</sizes>\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+            "<total type=\"rest\" count=\"0\" size=\"%llu\"/>\n"
+            "<system type=\"current\" size=\"%llu\"/>\n"
+            "<system type=\"max\" size=\"%llu\"/>\n"
+            "<aspace type=\"total\" size=\"%llu\"/>\n"
+            "<aspace type=\"mprotect\" size=\"%llu\"/>\n"
+            "</heap>\n",
+            rest, committed, peak, committed, committed);
+    fprintf(fp,
+            "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+            "<total type=\"rest\" count=\"0\" size=\"%llu\"/>\n"
+            "<total type=\"mmap\" count=\"%llu\" size=\"%llu\"/>\n"
+            "<system type=\"current\" size=\"%llu\"/>\n"
+            "<system type=\"max\" size=\"%llu\"/>\n"
+            "<aspace type=\"total\" size=\"%llu\"/>\n"
+            "<aspace type=\"mprotect\" size=\"%llu\"/>\n"
+            "</malloc>\n",
+            rest, (unsigned long long)hk, (unsigned long long)hb, committed, peak, committed, committed);
+    return 0;
 }

@@ -1,7 +1,8 @@
-/* sanitize.h: telling ASan and Valgrind what the allocator does (issue 5).
+/* sanitize.h: telling ASan and Valgrind what the allocator does (issues 5, 13).
  *
  * ASan: compiled in with -DHAK_ASAN (the fuzz and `make asan` builds, which
- * keep the system malloc); freed slots and unused slab space are poisoned.
+ * keep the system malloc); everything but the requested bytes of live
+ * blocks is poisoned.
  * Valgrind: always compiled in; the client requests are a few instructions
  * of magic that do nothing natively, and they are only issued when
  * hak_tools says we run under Valgrind (one predictable branch). */
@@ -48,19 +49,28 @@ extern int hak_tools;   /* 1 under Valgrind's Memcheck (init.c) */
 #define HAK_TOOLS_ON HAK_TOOLS_RT
 #endif
 
-/* a block of usable bytes at p is handed to the user */
+/* ---- Blocks.  Under the tools the tiers (heap.h, huge.c) never tell the
+ * tools about blocks themselves: they keep every byte of a slot or mapping
+ * closed (ASan: poisoned; Memcheck: NOACCESS) and hand it to the tool layer
+ * (tool.c), which records the size the program asked for and opens exactly
+ * that many bytes (VALGRIND_MALLOCLIKE_BLOCK, ASan unpoisoning), so the
+ * slack up to the usable size stays off limits.  tool.c also issues the
+ * FREELIKE, before the tier takes the block back. */
+
+/* a tier is about to pass the usable bytes at p up to tool.c: close them
+ * all (the free-list link the pop just read included) */
 static inline void hak_san_alloc(void *p, size_t usable, int zeroed)
 {
-    HAK_UNPOISON(p, usable);
+    (void)zeroed;
+    HAK_POISON(p, usable);
     if (HAK_TOOLS_RT)
-        VALGRIND_MALLOCLIKE_BLOCK(p, usable, 0, zeroed);
+        VALGRIND_MAKE_MEM_NOACCESS(p, usable);
 }
 
-/* the user gave the block back; the allocator may still write its link */
+/* the program gave the block back (tool.c told Memcheck already); the
+ * allocator may still write its link through hak_san_internal */
 static inline void hak_san_free(void *p, size_t usable)
 {
-    if (HAK_TOOLS_RT)
-        VALGRIND_FREELIKE_BLOCK(p, 0);
     HAK_POISON(p, usable);
 }
 
@@ -78,14 +88,6 @@ static inline void hak_san_internal_done(void *p, size_t n)
     HAK_POISON(p, n);
     if (HAK_TOOLS_RT)
         VALGRIND_MAKE_MEM_NOACCESS(p, n);
-}
-
-static inline void hak_san_resize(void *p, size_t old, size_t now)
-{
-    if (now > old) HAK_UNPOISON((char *)p + old, now - old);
-    else HAK_POISON((char *)p + now, old - now);
-    if (HAK_TOOLS_RT)
-        VALGRIND_RESIZEINPLACE_BLOCK(p, old, now, 0);
 }
 
 /* ---- The in-band bytes: tiny tag at p - 1, mid header at p - 16.

@@ -17,17 +17,36 @@ static void add_heap(hak_heap_t *h, void *arg)
     }
 }
 
-void hak_get_stats(hak_stats *out)
+/* every heap's counters, plus the frees of threads that had none */
+static void gather(struct sum *s)
 {
     hak_init();
-    struct sum s;
-    memset(&s, 0, sizeof s);
-    memset(out, 0, sizeof *out);
-    heap_foreach(add_heap, &s);
+    memset(s, 0, sizeof *s);
+    heap_foreach(add_heap, s);
     for (unsigned c = 0; c < HAK_NCLASS; c++)
-        s.freed[c] += atomic_load_explicit(&hak_heapless_frees[c], memory_order_relaxed);
+        s->freed[c] += atomic_load_explicit(&hak_heapless_frees[c], memory_order_relaxed);
+}
+
+static uint64_t live_of(const struct sum *s, unsigned c)
+{
+    return s->alloc[c] >= s->freed[c] ? s->alloc[c] - s->freed[c] : 0;
+}
+
+/* blocks in use per size class, all threads (malloc_info) */
+void hak_class_live(uint64_t live[HAK_NCLASS])
+{
+    struct sum s;
+    gather(&s);
+    for (unsigned c = 0; c < HAK_NCLASS; c++) live[c] = live_of(&s, c);
+}
+
+void hak_get_stats(hak_stats *out)
+{
+    struct sum s;
+    gather(&s);
+    memset(out, 0, sizeof *out);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
-        uint64_t live = s.alloc[c] >= s.freed[c] ? s.alloc[c] - s.freed[c] : 0;
+        uint64_t live = live_of(&s, c);
         out->live_blocks += live;
         out->live_bytes += live * hak_class_usable(c);
         if (hak_class_is_tiny(c)) out->tiny_allocs += s.alloc[c];

@@ -31,6 +31,8 @@ run() {
 run "api (libhakmem.a)"                     60 "$D/api"
 run "api (LD_PRELOAD, plain names)"         60 env LD_PRELOAD="$SO" "$D/api_dyn"
 run "api (libhakmem.a, STATS=1, warn)"      60 env HAKMEM_STATS=1 HAKMEM_INVALID_FREE=warn "$D/api"
+run "__libc_* names, malloc_info (libhakmem.a)" 60 "$D/glibc_names"
+run "__libc_* names, malloc_info (LD_PRELOAD)"   60 env LD_PRELOAD="$SO" "$D/glibc_names_dyn"
 run "bad pointers + abort/warn/ignore"     120 "$D/faults" --dyn "$D/faults_dyn" --so "$SO"
 run "threads (libhakmem.a)"                120 "$D/threads"
 run "threads (LD_PRELOAD)"                 120 env T_ITERS=100000 T_ROUNDS=30 T_SEED=2 LD_PRELOAD="$SO" "$D/threads_dyn"

@@ -17,6 +17,7 @@
 #ifndef HAKMEM_TESTS_FAULT_H
 #define HAKMEM_TESTS_FAULT_H
 
+#include <dlfcn.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,9 +56,24 @@ struct fault {
     static const struct fault fault_##id = { #id, 0, NULL, NULL, fn_ };       \
     __attribute__((used, section("hak_faults"))) static const struct fault *const fault_ptr_##id = &fault_##id
 
-/* glibc's own allocator, under whatever malloc is interposed */
-void *__libc_malloc(size_t);
-void __libc_free(void *);
+/* glibc's own allocator, under whatever malloc is interposed: its malloc
+ * and free looked up in libc.so.6 itself (hakmem takes over the __libc_*
+ * names too, so those would hand out hakmem blocks) */
+static inline void *libc_fn(const char *name)
+{
+    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    return libc ? dlsym(libc, name) : NULL;
+}
+static inline void *glibc_malloc(size_t n)
+{
+    void *(*f)(size_t) = (void *(*)(size_t))libc_fn("malloc");
+    return f ? f(n) : NULL;
+}
+static inline void glibc_free(void *p)
+{
+    void (*f)(void *) = (void (*)(void *))libc_fn("free");
+    if (f) f(p);
+}
 
 /* Maps `pages` fresh pages; the scenario decides what to unmap or protect. */
 static inline char *fault_map(struct fctx *c, int pages)

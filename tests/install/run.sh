@@ -101,7 +101,7 @@ R=$D$P/bin/hakmem-run
 same "hakmem-run --version" "$("$R" --version 2>&1)" "hakmem-run (hakmem) $VER"
 out=$("$R" --help 2>&1); rc=$?
 same "hakmem-run --help exits 0" "$rc" 0
-for o in --invalid-free= --stats --lib --help --version; do contains "hakmem-run --help lists $o" "$out" "$o"; done
+for o in --invalid-free= --stats --valgrind --lib --help --version; do contains "hakmem-run --help lists $o" "$out" "$o"; done
 same "hakmem-run --print-lib finds ../lib" "$("$R" --print-lib 2>&1)" "$L/libhakmem.so.$MAJ"
 
 err=$("$R" --bogus true 2>&1); rc=$?
@@ -167,6 +167,16 @@ if cc -O0 -w "$HERE/badfree.c" -o "$W/badfree" 2>"$W/cc-bad.log"; then
         "rejected foreign=0 unmapped=0 invalid=0 double-free=1" --stats --invalid-free=warn "$W/badfree" double
     o=$(HAKMEM_INVALID_FREE=warn "$R" "$W/badfree" double 2>/dev/null); rc=$?
     same "inherited HAKMEM_INVALID_FREE=warn is passed on" "$rc|$o" "0|survived double"
+    # --valgrind: Memcheck with hakmem in charge, precise to the requested size
+    if command -v valgrind >/dev/null 2>&1; then
+        o=$(VALGRIND_OPTS=--error-exitcode=99 "$R" --valgrind "$W/badfree" overflow 2>"$W/vg.err"); rc=$?
+        if [ "$rc|$o" = "99|survived overflow" ] &&
+           grep -q "is 0 bytes after a block of size 32 alloc'd" "$W/vg.err" &&
+           grep -q "Command: $W/badfree overflow" "$W/vg.err"; then
+            ok "hakmem-run --valgrind: Memcheck names the 32 bytes asked for"
+        else bad "hakmem-run --valgrind: Memcheck names the 32 bytes asked for" "status $rc, stdout '$o'" \
+                 "stderr: $(grep -E 'Invalid|Address|Command' "$W/vg.err" | head -n 4)"; fi
+    else echo "skip hakmem-run --valgrind: valgrind not installed"; fi
 else bad "cc badfree.c" "$(cat "$W/cc-bad.log")"; fi
 
 # relocation: the tree moved elsewhere, and hakmem-run reached through a symlink

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# run.sh asan|valgrind DIR [TESTDIR] [SO]: the "zero reports" half of
+# run.sh asan|valgrind DIR [TESTDIR] [SO [HAKMEM_RUN]]: the "zero reports" half of
 # `make asan` / `make valgrind`.  Runs each program of DIR (and, for
 # valgrind, the tests/ programs in TESTDIR and python3 under LD_PRELOAD=SO)
 # under the tool.  A program passes when it exits 0, prints its own closing
 # line with 0 failed (when it has one), and the tool wrote no report.
-# Then runs see.sh (the "seeing through" half).  Prints the closing line
+# Then runs see.sh (the "seeing through" half) and precise.sh (the reports
+# name the requested sizes; HAKMEM_RUN --valgrind is tried once).  Prints the closing line
 # "N passed, M failed"; exit 1 when M > 0.
 set -u
-TOOL=$1 D=$2 TD=${3:-} SO=${4:-}
+TOOL=$1 D=$2 TD=${3:-} SO=${4:-} HR=${5:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 unset HAKMEM_INVALID_FREE HAKMEM_STATS LD_PRELOAD
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
@@ -112,6 +113,15 @@ if [ -n "$line" ]; then
     pass=$((pass + ${line%% passed*})); f=${line#*, }; fail=$((fail + ${f%% failed}))
 else
     fail=$((fail + 1)); echo "FAIL see.sh printed no closing line"
+fi
+echo "--- requested sizes ($TOOL)"
+out=$(bash "$HERE/precise.sh" "$TOOL" "$D/precise" "$SO" "$HR")
+echo "$out"
+line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1)
+if [ -n "$line" ]; then
+    pass=$((pass + ${line%% passed*})); f=${line#*, }; fail=$((fail + ${f%% failed}))
+else
+    fail=$((fail + 1)); echo "FAIL precise.sh printed no closing line"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
