@@ -69,7 +69,7 @@ void *hak_realloc(void *p, size_t n)
     hak_where_t w;
     hak_free_status st = hak_classify(p, &w);
     if (unlikely(st != HAK_FREE_OK)) {
-        hak_report(st, p, "realloc");     /* aborts by default */
+        hak_report(hak_refine(st, p), p, "realloc");     /* aborts by default */
         errno = EINVAL;
         return NULL;
     }

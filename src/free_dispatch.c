@@ -1,78 +1,19 @@
 /* free_dispatch.c: classification verdict -> action (DESIGN.md 5).
  *
  * hak_classify() (classify.h) decides; this file frees on HAK_FREE_OK and
- * applies HAKMEM_INVALID_FREE to everything else.  Messages are written
- * with write(2) and never allocate. */
-#include <string.h>
+ * hands everything else to hak_report() (report.c), which applies
+ * HAKMEM_INVALID_FREE. */
 #include "classify.h"
 #include "heap.h"
 #include "os.h"
 
-static const char *const status_names[HAK_FREE_NSTATUS] = {
-    "ok", "null", "foreign", "unmapped", "invalid", "double-free",
-};
-
-const char *hak_free_status_name(hak_free_status s)
-{
-    return (unsigned)s < HAK_FREE_NSTATUS ? status_names[s] : "unknown";
-}
-
-static char *put_hex(char *p, uintptr_t v)
-{
-    *p++ = '0'; *p++ = 'x';
-    int started = 0;
-    for (int sh = 60; sh >= 0; sh -= 4) {
-        unsigned d = (unsigned)(v >> sh) % 16u;
-        if (d || started || sh == 0) { *p++ = "0123456789abcdef"[d]; started = 1; }
-    }
-    return p;
-}
-
-static void write_line(const char *fn, const char *what, const void *p)
-{
-    char buf[160], *q = buf;
-    size_t n;
-    memcpy(q, "hakmem: ", 8); q += 8;
-    n = strlen(fn); if (n > 40) n = 40; memcpy(q, fn, n); q += n;
-    memcpy(q, "(): ", 4); q += 4;
-    n = strlen(what); if (n > 70) n = 70; memcpy(q, what, n); q += n;
-    memcpy(q, " at ", 4); q += 4;
-    q = put_hex(q, (uintptr_t)p);
-    *q++ = '\n';
-    os_write(2, buf, (size_t)(q - buf));
-}
-
-/* Heap metadata is corrupt: no policy can make continuing safe. */
-HAK_COLD _Noreturn void hak_fatal(const char *msg, const void *p)
-{
-    write_line("hakmem", msg, p);
-    os_abort();
-}
-
 /* Verdict for a pointer the classifier calls foreign or unmapped: it may be
  * a huge block we already unmapped. */
-static hak_free_status refine(hak_free_status st, const void *p)
+hak_free_status hak_refine(hak_free_status st, const void *p)
 {
     if ((st == HAK_FREE_FOREIGN || st == HAK_FREE_UNMAPPED) && huge_recently_freed((uintptr_t)p))
         return HAK_FREE_DOUBLE;
     return st;
-}
-
-/* A rejected free: count it, then abort / warn / ignore per policy. */
-HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
-{
-    st = refine(st, p);
-    atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
-    if (hak_opt.invalid_free == HAK_POLICY_IGNORE) return;
-    char what[48] = "invalid pointer (";
-    size_t n = strlen(what);
-    const char *name = hak_free_status_name(st);
-    size_t m = strlen(name);
-    memcpy(what + n, name, m);
-    what[n + m] = ')';
-    what[n + m + 1] = 0;
-    write_line(fn, what, p);
-    if (hak_opt.invalid_free == HAK_POLICY_ABORT) os_abort();
 }
 
 /* Free what the classifier found live.  p is the pointer the user passed
@@ -98,7 +39,7 @@ hak_free_status hak_classify_ptr(const void *p)
 {
     hak_init();
     hak_where_t w;
-    return refine(hak_classify(p, &w), p);
+    return hak_refine(hak_classify(p, &w), p);
 }
 
 hak_free_status hak_free_checked(void *p)
@@ -110,7 +51,7 @@ hak_free_status hak_free_checked(void *p)
         st = hak_free_found(&w, p);
         if (st == HAK_FREE_OK) return st;
     }
-    st = refine(st, p);
+    st = hak_refine(st, p);
     if (st != HAK_FREE_NULL) atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
     return st;
 }
@@ -126,7 +67,7 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
         if (st == HAK_FREE_OK) return;
     }
     if (st == HAK_FREE_NULL) return;
-    hak_report(st, p, fn);
+    hak_report(hak_refine(st, p), p, fn);
 }
 
 /* The full gate: every verdict, every tier. */

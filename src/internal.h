@@ -74,9 +74,12 @@ void  *huge_realloc(hak_chunk_t *c, size_t n);
 bool   huge_recently_freed(uintptr_t a);
 void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs);
 
-/* ---- free_dispatch.c ---- */
-void hak_report(hak_free_status st, const void *p, const char *fn);
+/* ---- report.c (one-line messages; never allocates) ---- */
+void hak_report(hak_free_status st, const void *p, const char *fn);   /* rejected: count, then the policy */
 _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
+
+/* ---- free_dispatch.c ---- */
+hak_free_status hak_refine(hak_free_status st, const void *p);   /* FOREIGN/UNMAPPED of a freed huge: DOUBLE */
 hak_free_status hak_free_found(hak_where_t *w, void *p);   /* OK, or DOUBLE for a lost race */
 void hak_free_named(void *p, const char *fn);
 
