@@ -15,8 +15,20 @@ const char *hak_version(void)
     return STR(HAKMEM_VERSION_MAJOR) "." STR(HAKMEM_VERSION_MINOR) "." STR(HAKMEM_VERSION_PATCH);
 }
 
+/* malloc(0): a pointer that faults on any access (zero.c); a smallest tiny
+ * block only once those run out */
+__attribute__((noinline, cold)) static void *malloc_zero(void)
+{
+    void *p = zero_alloc();
+    if (p != NULL) return p;
+    p = heap_pop(hak_tiny_class(0), 1);
+    return p != NULL ? p : heap_alloc_slow(0);
+}
+
+/* everything but a tiny request of 1..HAK_TINY_MAXREQ bytes */
 __attribute__((noinline)) static void *malloc_big(size_t n)
 {
+    if (unlikely(n == 0)) return malloc_zero();
     if (n <= HAK_MID_MAXREQ) {
         void *p = heap_pop(hak_mid_class(n), 0);
         if (likely(p != NULL)) return p;
@@ -28,7 +40,7 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
 
 void *hak_malloc(size_t n)
 {
-    if (likely(n <= HAK_TINY_MAXREQ)) {
+    if (likely(n - 1 < HAK_TINY_MAXREQ)) {     /* 1..HAK_TINY_MAXREQ: 0 wraps to the slow side */
         void *p = heap_pop(hak_tiny_class(n), 1);
         if (likely(p != NULL)) return p;
         return heap_alloc_slow(n);
@@ -36,9 +48,10 @@ void *hak_malloc(size_t n)
     return malloc_big(n);
 }
 
-/* usable bytes behind a pointer the classifier found live */
+/* usable bytes behind a pointer hak_classify_all found live */
 static size_t usable_of(const hak_where_t *w, const void *p)
 {
+    if (w->chunk == NULL) return 0;                 /* malloc(0) */
     if (w->chunk->kind == HAK_CHUNK_HUGE) return w->chunk->huge_size;
     size_t u = hak_class_usable(w->unit->cls);
     return u - (size_t)((const unsigned char *)p - w->user);
@@ -49,6 +62,19 @@ size_t hak_usable_size(const void *p)
     hak_where_t w;
     if (hak_classify(p, &w) != HAK_FREE_OK) return 0;
     return usable_of(&w, p);
+}
+
+/* malloc_usable_size(): a pointer that is not a live block start is a bad
+ * pointer like any other (the policy), then 0 */
+size_t hak_usable_size_named(const void *p, const char *fn)
+{
+    if (p == NULL) return 0;
+    hak_init();
+    hak_where_t w;
+    hak_free_status st = hak_classify_all(p, &w);
+    if (likely(st == HAK_FREE_OK)) return usable_of(&w, p);
+    hak_report(st, p, fn);
+    return 0;
 }
 
 void *hak_calloc(size_t n, size_t size)
@@ -67,9 +93,9 @@ void *hak_realloc(void *p, size_t n)
 {
     if (p == NULL) return hak_malloc(n);
     hak_where_t w;
-    hak_free_status st = hak_classify(p, &w);
+    hak_free_status st = hak_classify_all(p, &w);
     if (unlikely(st != HAK_FREE_OK)) {
-        hak_report(hak_refine(st, p), p, "realloc");     /* aborts by default */
+        hak_report(st, p, "realloc");     /* aborts by default */
         errno = EINVAL;
         return NULL;
     }
@@ -79,11 +105,14 @@ void *hak_realloc(void *p, size_t n)
         return NULL;
     }
     size_t old = usable_of(&w, p);
-    if (w.chunk->kind == HAK_CHUNK_HUGE && n > HAK_MID_MAXREQ && p == (void *)w.user)
-        return huge_realloc(w.chunk, n);
-    /* stay in place while it fits and at least half of it is used */
-    if (n <= old && (n >= old / 2 || old <= 64) && p == (void *)w.user) {
-        return p;
+    if (w.chunk != NULL && p == (void *)w.user) {
+        if (w.chunk->kind == HAK_CHUNK_HUGE) {
+            if (n > HAK_MID_MAXREQ) return huge_realloc(w.chunk, n);
+        } else if (n <= HAK_MID_MAXREQ && hak_size_class(n) == w.unit->cls) {
+            /* in place only within its own class: a block's class then
+             * always matches the last size asked for (sized.c) */
+            return p;
+        }
     }
     void *q = hak_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
@@ -107,12 +136,12 @@ static void *aligned_impl(size_t a, size_t n)
 {
     if (a <= HAK_ALIGN) return hak_malloc(n);
     size_t want;
-    if (a <= HAK_SLAB && !__builtin_add_overflow(n, a, &want) && want <= HAK_MID_MAXREQ) {
+    if (hak_aligned_in_slab(a, n, &want)) {
         unsigned char *q = hak_malloc(want);
         if (!q) return NULL;
-        if ((uintptr_t)q % a == 0) return q;
-        /* the first a-aligned address with 16 bytes in front inside the block */
-        uintptr_t al = ((uintptr_t)q + HAK_MID_HDR + a - 1) / a * a;
+        uintptr_t al = hak_aligned_pos((uintptr_t)q, a);
+        if (al == (uintptr_t)q) return q;
+        /* al: the first a-aligned address with 16 bytes in front inside the block */
         hak_mid_hdr_t *h = (hak_mid_hdr_t *)al - 1;
         hak_san_internal(h, sizeof *h);
         h->magic = HAK_ALIAS_MAGIC;
@@ -150,18 +179,6 @@ int hak_posix_memalign(void **out, size_t a, size_t n)
     if (!p) { errno = e; return ENOMEM; }
     *out = p;
     return 0;
-}
-
-void hak_free_sized(void *p, size_t size)
-{
-    (void)size;   /* the size is not trusted: the classifier decides */
-    hak_free_named(p, "free_sized");
-}
-
-void hak_free_aligned_sized(void *p, size_t alignment, size_t size)
-{
-    (void)alignment; (void)size;
-    hak_free_named(p, "free_aligned_sized");
 }
 
 int hak_trim(void)

@@ -10,7 +10,7 @@
 #include "os.h"
 
 static const char *const status_names[HAK_FREE_NSTATUS] = {
-    "ok", "null", "foreign", "unmapped", "invalid", "double-free",
+    "ok", "null", "foreign", "unmapped", "invalid", "double-free", "size-mismatch",
 };
 
 const char *hak_free_status_name(hak_free_status s)
