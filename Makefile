@@ -7,9 +7,10 @@ LDLIBS_HAK = -pthread
 
 BUILD   ?= build
 SRCS    := $(sort $(wildcard src/*.c))
-# override.c defines malloc/free/...; builds that must keep the system malloc
-# (ASan, libFuzzer) link the "core" archive, which leaves it out.
-CORE_SRCS := $(filter-out src/override.c,$(SRCS))
+# override.c defines malloc/free/..., override_cxx.c C++ new/delete; builds
+# that must keep the system malloc (ASan, libFuzzer) link the "core"
+# archive, which leaves them out.
+CORE_SRCS := $(filter-out src/override.c src/override_cxx.c,$(SRCS))
 OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 HDRS    := $(wildcard include/*.h src/*.h)
@@ -23,6 +24,9 @@ lib: $(BUILD)/libhakmem.so $(BUILD)/libhakmem.a $(BUILD)/libhakmem-core.a
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(HAK_CFLAGS) -c $< -o $@
+
+# a std::bad_alloc thrown by a new_handler unwinds through operator new
+$(BUILD)/obj/override_cxx.o: HAK_CFLAGS += -fexceptions
 
 $(BUILD)/libhakmem.so: $(OBJS)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,now -Wl,-Bsymbolic-functions -o $@ $^ $(LDLIBS_HAK)

@@ -6,6 +6,7 @@
 #define HAK_FUZZ_COMMON_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,22 @@
  *
  * A rejected block is still live for hakmem, so the harness writes the
  * original bytes back and frees it later like any other block (it is not
- * leaked: the live-block count must drop to 0 at the end of every input). */
+ * leaked: the live-block count must drop to 0 at the end of every input).
+ *
+ * Overflows (op 4, issue 12): 1..16 input bytes written just past a Tiny or
+ * Mid block's usable size, over the next slot's tag or the next block's
+ * header (or the end mark after the last carved one), then the block is
+ * freed.  The free must be fatal ("heap overflow into the next block")
+ * when the bytes cannot be a tag or header of the slab: a Tiny byte more
+ * than 2 away (mod 256) from the one that was there (the valid ones are
+ * three consecutive values), a Mid magic or class byte changed, or a check
+ * word changed in more than its two low bits.  It must free the block when
+ * nothing changed.  The abort is caught (SIGABRT handler, siglongjmp): the
+ * check runs before the free touches anything, so the block is still live
+ * and the heap intact afterwards, which is checked too. */
+#include <setjmp.h>
+#include <signal.h>
+
 #include "fuzz_common.h"
 
 #define MAXB 24
@@ -91,7 +106,8 @@ static int alloc_blk(int tier, size_t n)
 static size_t gen_size(fz_in *in, int tier)
 {
     switch (tier) {
-    case TIER_TINY: return fz_u16(in) % (HAKMEM_TINY_MAX + 1);
+    /* from 1: a malloc(0) pointer has no bytes to corrupt (and faults) */
+    case TIER_TINY: return 1 + fz_u16(in) % HAKMEM_TINY_MAX;
     case TIER_MID: return HAKMEM_TINY_MAX + 1 + fz_u32(in) % (HAKMEM_MID_MAX - HAKMEM_TINY_MAX);
     default: return HAKMEM_MID_MAX + 1 + (size_t)fz_u16(in) * 8;
     }
@@ -174,6 +190,92 @@ static void corrupt_and_free(fz_in *in, int i)
     FZ_CHECK(hak_usable_size(b->p) == b->usable, "restored %p usable_size changed", (void *)b->p);
 }
 
+/* ---- overflows: a fatal free, caught */
+static sigjmp_buf abort_env;
+static void on_abort(int sig) { (void)sig; siglongjmp(abort_env, 1); }
+
+/* hak_free_checked(p) with SIGABRT caught and fd 2 captured (up to 255
+ * bytes into msg): 1 when it aborted. */
+static int free_catching_abort(uint8_t *p, hak_free_status *v, char *msg)
+{
+    static int pfd[2] = { -1, -1 };
+    if (pfd[0] < 0) {
+        FZ_CHECK(pipe(pfd) == 0, "pipe");
+        fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+        fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+    }
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_abort;
+    sigaction(SIGABRT, &sa, &old);
+    int saved = dup(2);
+    dup2(pfd[1], 2);
+    volatile int aborted = 0;
+    if (sigsetjmp(abort_env, 1) == 0)
+        *v = hak_free_checked(p);
+    else
+        aborted = 1;
+    dup2(saved, 2);
+    close(saved);
+    sigaction(SIGABRT, &old, NULL);
+    ssize_t n = read(pfd[0], msg, 255);
+    msg[n > 0 ? n : 0] = 0;
+    while (read(pfd[0], (char[256]){ 0 }, 256) > 0)
+        ;
+    return aborted;
+}
+
+static void overflow_and_free(fz_in *in, int i)
+{
+    blk *b = &B[i];
+    if (b->tier == TIER_HUGE)   /* nothing of ours follows a Huge block: its mapping ends */
+        return;
+    int len = 1 + fz_u8(in) % 16;
+    uint8_t *at = b->p + b->usable;   /* the next slot's tag / the next block's header */
+    uint8_t orig[16], val[16];
+    raw_read(orig, at, len);
+    for (int k = 0; k < len; k++) {
+        uint8_t x = fz_u8(in);
+        if (x == 0xA5 && fz_more(in))   /* escape: near misses */
+            x = orig[k] ^ (uint8_t)(1u << (fz_u8(in) % 8));
+        val[k] = x;
+    }
+    int sure_bad = 0, same = memcmp(orig, val, (size_t)len) == 0;
+    if (b->tier == TIER_TINY) {
+        uint8_t d = (uint8_t)(val[0] - orig[0]);
+        sure_bad = d >= 3 && d <= 253;
+        same = val[0] == orig[0];   /* bytes past the tag are the next slot's data */
+    } else {
+        uint64_t delta = 0;
+        for (int k = 0; k < len; k++) {
+            if (k < 8)
+                sure_bad |= val[k] != orig[k];      /* magic, class */
+            else
+                delta |= (uint64_t)(val[k] ^ orig[k]) << (8 * (k - 8));
+        }
+        sure_bad |= delta >= 4;   /* check ^ key must stay a state 0..2 */
+    }
+    raw_write(at, val, len);
+    hak_free_status v = HAK_FREE_NSTATUS;
+    char msg[256];
+    int aborted = free_catching_abort(b->p, &v, msg);
+    raw_write(at, orig, len);   /* the next slot's bytes back, freed or not */
+    FZ_CHECK(!sure_bad || aborted, "overflow of %d bytes past %s %p (first 0x%02x -> 0x%02x) not caught (%s)",
+             len, b->tier == TIER_TINY ? "tiny" : "mid", (void *)b->p, orig[0], val[0],
+             hak_free_status_name(v));
+    FZ_CHECK(!same || !aborted, "free of %p aborted with the bytes after it unchanged: %s", (void *)b->p, msg);
+    if (aborted) {
+        FZ_CHECK(strstr(msg, "heap overflow into the next block") != NULL, "overflow abort said: %s", msg);
+        FZ_CHECK(hak_classify_ptr(b->p) == HAK_FREE_OK, "%p not live after a caught overflow", (void *)b->p);
+    } else {
+        FZ_CHECK(v == HAK_FREE_OK, "free of %p after a harmless overflow = %s", (void *)b->p,
+                 hak_free_status_name(v));
+        b->live = 0;
+    }
+    verify_all(-1, "after an overflow");
+    FZ_CHECK(hak_heap_check() == 0, "heap check failed after an overflow");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = { data, size, 0 };
@@ -185,7 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int steps = 0;
     while (fz_more(&in) && steps++ < 128) {
         uint8_t op = fz_u8(&in);
-        switch (op % 4) {
+        switch (op % 5) {
         case 0: case 1: {
             int tier = fz_u8(&in) % 3;
             alloc_blk(tier, gen_size(&in, tier));
@@ -195,6 +297,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int i = fz_u8(&in) % nb;
             if (B[i].live)
                 corrupt_and_free(&in, i);
+            break;
+        }
+        case 4: {
+            int i = fz_u8(&in) % nb;
+            if (B[i].live)
+                overflow_and_free(&in, i);
             break;
         }
         default: {

@@ -9,7 +9,9 @@
  * with any other live block, calloc memory zero, realloc keeps the prefix,
  * failures say ENOMEM/EINVAL and leave the old block intact, errno is kept on
  * success, the live-block count in hak_get_stats() matches the model, and
- * hak_heap_check() == 0 after every input (which frees everything it made). */
+ * hak_heap_check() == 0 after every input (which frees everything it made).
+ * Sized frees also get sizes and alignments from the input (op 8 with the
+ * high bit set, release_sized_random). */
 #include "fuzz_common.h"
 
 #define NSLOT 32
@@ -142,6 +144,64 @@ static void release(int i, int how)
     FZ_CHECK(errno == e, "free changed errno to %d", errno);
     live_bytes -= s->usable;
     s->p = NULL;
+}
+
+static int is_pow2(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
+
+/* usable size of a fresh block of n bytes: one per size class */
+static size_t class_usable(size_t n)
+{
+    void *q = hak_malloc(n);
+    FZ_CHECK(q, "hak_malloc(%zu) failed", n);
+    size_t u = hak_usable_size(q);
+    hak_free(q);
+    return u;
+}
+
+/* A sized free with a size (and alignment) from the input (issue 12):
+ * the size the block was asked with always frees it; a size larger than the
+ * block never does; a rejected one (SIZE_MISMATCH) leaves the block live and
+ * intact.  For a plain block of a slab at an address no over-aligned request
+ * could give (not 32-aligned), exactly the sizes of its class free it. */
+static void release_sized_random(fz_in *in, int i)
+{
+    slot *s = &S[i];
+    if (!s->p)
+        return;
+    verify_slot(i, "before a sized free");
+    uint8_t sel = fz_u8(in);
+    size_t m = sel & 1 ? gen_size(in) : s->req + (size_t)(int8_t)fz_u8(in);   /* anything, or a near miss */
+    size_t a = 0;
+    switch ((sel >> 1) % 4) {
+    case 1: a = s->align; break;
+    case 2: a = (size_t)1 << (fz_u8(in) % 22); break;
+    case 3: a = fz_u8(in); break;   /* mostly not a power of two */
+    }
+    if (sel & 0x80)
+        m = s->req;
+    int legit = m == s->req && (a == 0 || a == s->align || (is_pow2(a) && a <= 16 && s->align <= 16));
+    hak_free_status v = hak_free_sized_checked(s->p, a, m);
+    FZ_CHECK(v == HAK_FREE_OK || v == HAK_FREE_SIZE_MISMATCH, "sized free(%p, %zu, align %zu) = %s", (void *)s->p,
+             m, a, hak_free_status_name(v));
+    FZ_CHECK(!legit || v == HAK_FREE_OK, "sized free of %p with its own size %zu, align %zu (asked %zu) = %s",
+             (void *)s->p, m, a, s->align, hak_free_status_name(v));
+    if (v == HAK_FREE_OK) {
+        FZ_CHECK(m <= s->usable, "sized free of %p (usable %zu) accepted size %zu", (void *)s->p, s->usable, m);
+        FZ_CHECK(a == 0 || (uintptr_t)s->p % a == 0, "sized free of %p accepted alignment %zu", (void *)s->p, a);
+    }
+    if (a == 0 && s->align == 0 && (uintptr_t)s->p % 32 != 0 && m >= 1 && m <= HAKMEM_MID_MAX &&
+        s->usable < HAKMEM_MID_MAX) {
+        int fits = class_usable(m) == s->usable;
+        FZ_CHECK((v == HAK_FREE_OK) == fits, "free_sized(%p of usable %zu, %zu): %s, but a block of %zu has usable %zu",
+                 (void *)s->p, s->usable, m, hak_free_status_name(v), m, class_usable(m));
+    }
+    if (v == HAK_FREE_OK) {
+        live_bytes -= s->usable;
+        s->p = NULL;
+    } else {
+        FZ_CHECK(hak_classify_ptr(s->p) == HAK_FREE_OK, "rejected sized free left %p not live", (void *)s->p);
+        verify_slot(i, "after a rejected sized free");
+    }
 }
 
 /* A call that must fail: NULL plus the errno glibc would set. */
@@ -322,7 +382,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 7: release(i, 0); break;
-        case 8: release(i, 1); break;
+        case 8:
+            if (op & 0x80)
+                release_sized_random(&in, i);
+            else
+                release(i, 1);
+            break;
         case 9: release(i, 2); break;
         case 10:
             /* Use the whole usable size, as programs that ask for it may. */

@@ -8,7 +8,9 @@
  * front, a page with a hole in front, low, high and non-canonical addresses,
  * the input buffer, code, TLS) plus an offset (0, +-1, +-8, +-16, page
  * boundaries, the block end, random).  Each probe calls hak_usable_size,
- * hak_classify_ptr and hak_free_checked and checks them against the verdict
+ * hak_malloc_object_size_fast (the bytes from p to the end of the live block
+ * holding it, 0 outside every live block: strict), hak_classify_ptr and
+ * hak_free_checked and checks them against the verdict
  * the harness derives from what it knows (see expect()):
  *   - OK exactly when the pointer is the start of a live block (always strict);
  *   - INVALID for any other byte of a live block and its tag/header;
@@ -256,6 +258,13 @@ static void probe(const probe_ctx *c, uintptr_t a, int is_wild)
         FZ_CHECK(u == live->usable, "usable_size(%p) = %zu, block has %zu", p, u, live->usable);
     else
         FZ_CHECK(u == 0, "usable_size(%p) = %zu for a non-block (%s)", p, u, why);
+    /* object size: from any byte of a live block to its end, 0 anywhere else */
+    size_t want_os = 0;
+    for (int i = 0; i < nrec; i++)
+        if (R[i].state == LIVE && a - (uintptr_t)R[i].p < R[i].usable)
+            want_os = (uintptr_t)R[i].p + R[i].usable - a;
+    size_t os = hak_malloc_object_size_fast(p);
+    FZ_CHECK(os == want_os, "malloc_object_size_fast(%p) = %zu, want %zu", p, os, want_os);
 
     if (live) {
         /* verify now: once freed, hakmem poisons the block (HAK_ASAN) */
@@ -297,7 +306,8 @@ static void alloc_rec(fz_in *in)
     size_t n;
     int tier;
     switch (t % 3) {
-    case 0: tier = TIER_TINY, n = fz_u16(in) % (HAKMEM_TINY_MAX + 1); break;
+    /* from 1: a malloc(0) pointer is no Tiny block (fuzz_ops covers those) */
+    case 0: tier = TIER_TINY, n = 1 + fz_u16(in) % HAKMEM_TINY_MAX; break;
     case 1: tier = TIER_MID, n = HAKMEM_TINY_MAX + 1 + fz_u32(in) % (HAKMEM_MID_MAX - HAKMEM_TINY_MAX); break;
     default: tier = TIER_HUGE, n = HAKMEM_MID_MAX + 1 + (size_t)fz_u16(in) * 8; break;
     }

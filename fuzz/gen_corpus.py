@@ -19,8 +19,8 @@ MID_MAX = 1048576   # HAKMEM_MID_MAX in include/hakmem.h
 
 # ---- fuzz_ptr_soup: ops by op % 8 ------------------------------------------
 def ps_alloc(tier, n):
-    if tier == TIER_TINY:
-        return bytes([0, 0]) + u16(n)
+    if tier == TIER_TINY:                   # the target reads 1 + v % 1024
+        return bytes([0, 0]) + u16(max(n, 1) - 1)
     if tier == TIER_MID:
         return bytes([0, 1]) + u32(n - 1025)
     return bytes([0, 2]) + u16((n - MID_MAX - 1) // 8)
@@ -71,8 +71,8 @@ def ptr_soup():
 
 # ---- fuzz_corrupt: ops by op % 4 ---------------------------------------------
 def cr_alloc(tier, n):
-    if tier == TINY:
-        return bytes([0, 0]) + u16(n)
+    if tier == TINY:                        # the target reads 1 + v % 1024
+        return bytes([0, 0]) + u16(max(n, 1) - 1)
     if tier == MID:
         return bytes([0, 1]) + u32(n - 1025)
     return bytes([0, 2]) + u16((n - MID_MAX - 1) // 8)
@@ -93,6 +93,14 @@ def corrupt():
     seeds['many_tiny'] = b''.join(cr_alloc(TINY, n) for n in (0, 1, 15, 16, 17, 1024)) + \
         b''.join(bytes([2, i, r.randrange(256)]) for i in range(3, 9))
     seeds['free_only'] = bytes([3, 0, 3, 1, 3, 2])
+    # op 4: overflow past block i: length byte (1 + v % 16), then the bytes
+    seeds['overflow_tiny_nul'] = bytes([4, 0, 0, 0x00])
+    seeds['overflow_tiny_flip'] = bytes([4, 1, 0, 0xA5, 7])
+    seeds['overflow_mid_8'] = bytes([4, 2, 7]) + b'aaaaaaaa'
+    # 9 bytes: magic and class rewritten with themselves (0xA5 escapes flip a bit,
+    # so these do change them), then one check-word bit
+    seeds['overflow_mid_check_bit'] = bytes([4, 2, 8]) + b''.join(bytes([0xA5, 0]) for _ in range(8)) + bytes([0xA5, 3])
+    seeds['overflow_last_tiny'] = b''.join(cr_alloc(TINY, 900) for _ in range(6)) + bytes([4, 8, 0, 0])
     return seeds
 
 
@@ -132,6 +140,12 @@ def ops():
             body += bytes([op, k, al]) + (sz('tiny', 100) if k % 3 == 0 else sz('mid', 3000) if k % 3 == 1 else sz('huge', MID_MAX + 300000))
         seeds[name] = body + bytes([9, 0, 9, 1, 9, 2])
     seeds['usable'] = M(0, sz('tiny', 17)) + bytes([10, 0]) + M(1, sz('mid', 1100)) + bytes([10, 1, 11, 0, 0x8B, 1])
+    # op 140 (8 with the high bit): a sized free with a size/alignment from the input
+    SZ = lambda s, sel, tail: bytes([140, s, sel]) + tail
+    seeds['sized_random'] = M(0, sz('tiny', 16)) + SZ(0, 1, sz('tiny', 4096)) + M(1, sz('mid', 100000)) + \
+        SZ(1, 1, sz('small', 16)) + M(2, sz('tiny', 40)) + SZ(2, 0, bytes([0xEC])) + \
+        bytes([4, 3, 6]) + sz('tiny', 64) + SZ(3, 2, bytes([12])) + M(4, sz('huge', 3 << 20)) + SZ(4, 0x81, b'') + \
+        M(5, sz('small', 0)) + SZ(5, 0, bytes([1]))
     r = random.Random(7)
     for k in range(6):
         seeds['random_%d' % k] = bytes(r.randrange(256) for _ in range(200))

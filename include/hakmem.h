@@ -2,7 +2,9 @@
  *
  * Every hak_* function may be called before any constructor has run and from
  * any thread; none of them aborts except through the documented invalid-free
- * policy of hak_free()/free() (HAKMEM_INVALID_FREE=abort|warn|ignore).
+ * policy of hak_free()/free() and their sized variants
+ * (HAKMEM_INVALID_FREE=abort|warn|ignore), and on detected heap corruption
+ * (an overflow into the next block's metadata), which is fatal.
  * All entry points preserve errno except where glibc sets it (ENOMEM, EINVAL). */
 #ifndef HAKMEM_H
 #define HAKMEM_H
@@ -34,6 +36,8 @@ typedef enum hak_free_status {
     HAK_FREE_INVALID,     /* in our memory but not the start of a live block: interior,
                              misaligned, released slab, corrupted tag/header */
     HAK_FREE_DOUBLE,      /* the start of a block of ours that is already free */
+    HAK_FREE_SIZE_MISMATCH, /* a live block, but the size (or alignment) given to a sized free
+                               could not have produced it: nothing was freed */
     HAK_FREE_NSTATUS
 } hak_free_status;
 
@@ -52,12 +56,26 @@ HAKMEM_API void  *hak_aligned_alloc(size_t alignment, size_t size);
 HAKMEM_API int    hak_posix_memalign(void **out, size_t alignment, size_t size);
 HAKMEM_API void  *hak_memalign(size_t alignment, size_t size);
 HAKMEM_API size_t hak_usable_size(const void *p);   /* 0 for NULL or any pointer that is not a live block start */
+/* C23 sized frees: the size (and alignment) must be one that could have
+ * produced the block (its size class; Huge blocks: its page count), or the
+ * free is rejected as HAK_FREE_SIZE_MISMATCH under the policy. */
 HAKMEM_API void   hak_free_sized(void *p, size_t size);
 HAKMEM_API void   hak_free_aligned_sized(void *p, size_t alignment, size_t size);
+/* Bytes from p (any byte of a live block, interior included) to the end of
+ * its block; 0 for NULL and for memory that is not ours (hardened_malloc's
+ * extension, for bounds checks).  A pointer into our memory that is not in
+ * a live block (a freed slot, metadata) is rejected under the policy, then
+ * 0; the _fast variant never reports, it returns 0. */
+HAKMEM_API size_t hak_malloc_object_size(const void *p);
+HAKMEM_API size_t hak_malloc_object_size_fast(const void *p);
 
 /* Classify p and free it only when the verdict is HAK_FREE_OK.  Never aborts,
  * never crashes, whatever p is; the verdict is counted in the statistics. */
 HAKMEM_API hak_free_status hak_free_checked(void *p);
+/* hak_free_checked for a sized free: alignment 0 means free_sized(p, size),
+ * otherwise free_aligned_sized(p, alignment, size).  A size that does not
+ * fit the block gives HAK_FREE_SIZE_MISMATCH and frees nothing. */
+HAKMEM_API hak_free_status hak_free_sized_checked(void *p, size_t alignment, size_t size);
 /* Classify only: no side effect at all. */
 HAKMEM_API hak_free_status hak_classify_ptr(const void *p);
 HAKMEM_API const char     *hak_free_status_name(hak_free_status s);
@@ -69,7 +87,8 @@ typedef struct hak_stats {
     uint64_t committed;         /* bytes of slab + huge memory held now */
     uint64_t tiny_allocs, mid_allocs, huge_allocs;
     uint64_t frees;
-    uint64_t rejected[HAK_FREE_NSTATUS];   /* frees by verdict (OK and NULL not counted) */
+    uint64_t rejected[HAK_FREE_NSTATUS];   /* rejected operations (frees, reallocs, size queries)
+                                              by verdict (OK and NULL not counted) */
 } hak_stats;
 
 HAKMEM_API void hak_get_stats(hak_stats *out);

@@ -25,8 +25,20 @@ __attribute__((noinline)) static void *alloc_miss(size_t n)
     return heap_alloc_slow(n);
 }
 
+/* malloc(0): a pointer that faults on any access (zero.c); a smallest tiny
+ * block only once those run out */
+__attribute__((noinline, cold)) static void *malloc_zero(void)
+{
+    void *p = zero_alloc();
+    if (p != NULL) return p;
+    p = heap_pop(hak_tiny_class(0), 1);
+    return p != NULL ? p : alloc_miss(0);
+}
+
+/* everything but a tiny request of 1..HAK_TINY_MAXREQ bytes */
 __attribute__((noinline)) static void *malloc_big(size_t n)
 {
+    if (unlikely(n == 0)) return malloc_zero();
     if (n <= HAK_MID_MAXREQ) {
         void *p = heap_pop(hak_mid_class(n), 0);
         if (likely(p != NULL)) return p;
@@ -39,7 +51,7 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
 
 void *hak_malloc(size_t n)
 {
-    if (likely(n <= HAK_TINY_MAXREQ)) {
+    if (likely(n - 1 < HAK_TINY_MAXREQ)) {     /* 1..HAK_TINY_MAXREQ: 0 wraps to the slow side */
         void *p = heap_pop(hak_tiny_class(n), 1);
         if (likely(p != NULL)) return p;
         return alloc_miss(n);
@@ -47,9 +59,10 @@ void *hak_malloc(size_t n)
     return malloc_big(n);
 }
 
-/* usable bytes behind a pointer the classifier found live */
+/* usable bytes behind a pointer hak_classify_all found live */
 static size_t usable_of(const hak_where_t *w, const void *p)
 {
+    if (w->chunk == NULL) return 0;                 /* malloc(0) */
     if (w->chunk->kind == HAK_CHUNK_HUGE) return w->chunk->huge_size;
     size_t u = hak_class_usable(w->unit->cls);
     return u - (size_t)((const unsigned char *)p - w->user);
@@ -61,6 +74,19 @@ size_t hak_usable_size(const void *p)
     if (hak_classify(p, &w) != HAK_FREE_OK) return 0;
     /* under the tools: what was asked for, as Valgrind's and ASan's own say */
     return HAK_TOOLS_ON ? tool_usable(&w, p) : usable_of(&w, p);
+}
+
+/* malloc_usable_size(): a pointer that is not a live block start is a bad
+ * pointer like any other (the policy), then 0 */
+size_t hak_usable_size_named(const void *p, const char *fn)
+{
+    if (p == NULL) return 0;
+    hak_init();
+    hak_where_t w;
+    hak_free_status st = hak_classify_all(p, &w);
+    if (likely(st == HAK_FREE_OK)) return usable_of(&w, p);
+    hak_report(st, p, fn);
+    return 0;
 }
 
 void *hak_calloc(size_t n, size_t size)
@@ -79,7 +105,7 @@ void *hak_realloc(void *p, size_t n)
 {
     if (p == NULL) return hak_malloc(n);
     hak_where_t w;
-    hak_free_status st = hak_classify(p, &w);
+    hak_free_status st = hak_classify_all(p, &w);
     if (unlikely(st != HAK_FREE_OK)) {
         hak_report(st, p, "realloc");     /* aborts by default */
         errno = EINVAL;
@@ -92,23 +118,16 @@ void *hak_realloc(void *p, size_t n)
     }
     if (HAK_TOOLS_ON) return tool_realloc(&w, p, n);
     size_t old = usable_of(&w, p);
-    if (w.chunk->kind == HAK_CHUNK_HUGE && n > HAK_MID_MAXREQ && p == (void *)w.user)
-        return huge_realloc(w.chunk, n);
-    /* stay in place while it fits and at least half of it is used */
-    if (n <= old && (n >= old / 2 || old <= 64) && p == (void *)w.user) {
-        return p;
+    if (w.chunk != NULL && p == (void *)w.user) {
+        if (w.chunk->kind == HAK_CHUNK_HUGE) {
+            if (n > HAK_MID_MAXREQ) return huge_realloc(w.chunk, n);
+        } else if (n <= HAK_MID_MAXREQ && hak_size_class(n) == w.unit->cls) {
+            /* in place only within its own class: a block's class then
+             * always matches the last size asked for (sized.c) */
+            return p;
+        }
     }
-    /* A Mid block that must move to grow takes half as much again as it had,
-     * so a buffer that grows by appends moves O(log n) times rather than at
-     * every class: each move is a copy, a span that may empty and a span that
-     * may fault in.  Never beyond the Mid tier, and only when growing. */
-    size_t want = n;
-    if (n > old && n > HAK_TINY_MAXREQ && n <= HAK_MID_MAXREQ) {
-        size_t grown = old + old / 2;
-        if (grown > n) want = grown < HAK_MID_MAXREQ ? grown : HAK_MID_MAXREQ;
-    }
-    void *q = hak_malloc(want);
-    if (!q && want != n) q = hak_malloc(n);
+    void *q = hak_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
     memcpy(q, p, n < old ? n : old);
     st = hak_free_found(&w, p);
@@ -131,18 +150,16 @@ static void *aligned_impl(size_t a, size_t n)
     if (a <= HAK_ALIGN) return hak_malloc(n);
     hak_init();   /* HAK_TOOLS_ON is known from here on */
     size_t want;
-    if (a <= HAK_SLAB && !__builtin_add_overflow(n, a, &want) && want <= HAK_MID_MAXREQ) {
+    if (hak_aligned_in_slab(a, n, &want)) {
         /* under the tools the block comes closed, and they hear of the aligned n bytes only */
         unsigned char *q = HAK_TOOLS_ON ? heap_alloc_slow(want) : hak_malloc(want);
         if (!q) return NULL;
-        uintptr_t al = (uintptr_t)q;
-        if (al % a != 0) {
-            /* the first a-aligned address with 16 bytes in front inside the block;
+        uintptr_t al = hak_aligned_pos((uintptr_t)q, a);
+        if (al != (uintptr_t)q)
+            /* al: the first a-aligned address with 16 bytes in front inside the block;
              * under the tools the header stays closed like the tag and mid header */
-            al = ((uintptr_t)q + HAK_MID_HDR + a - 1) / a * a;
             hak_hdr_store((unsigned char *)al, HAK_ALIAS_MAGIC, (uint32_t)(al - (uintptr_t)q),
                           hak_hdr_check(hak_key(al), HAK_ST_ALLOC), HAK_TOOLS_RT);
-        }
         return HAK_TOOLS_ON ? tool_handout(q, (void *)al, n) : (void *)al;
     }
     void *p = huge_alloc(n, a);
@@ -175,18 +192,6 @@ int hak_posix_memalign(void **out, size_t a, size_t n)
     if (!p) { errno = e; return ENOMEM; }
     *out = p;
     return 0;
-}
-
-void hak_free_sized(void *p, size_t size)
-{
-    (void)size;   /* the size is not trusted: the classifier decides */
-    hak_free_named(p, "free_sized");
-}
-
-void hak_free_aligned_sized(void *p, size_t alignment, size_t size)
-{
-    (void)alignment; (void)size;
-    hak_free_named(p, "free_aligned_sized");
 }
 
 int hak_trim(void)

@@ -1,89 +1,52 @@
 /* free_dispatch.c: classification verdict -> action (DESIGN.md 5).
  *
  * hak_classify() (classify.h) decides; this file frees on HAK_FREE_OK and
- * applies HAKMEM_INVALID_FREE to everything else.  Messages are written
- * with write(2) and never allocate. */
-#include <string.h>
+ * hands everything else to hak_report() (report.c), which applies
+ * HAKMEM_INVALID_FREE.  Before a slab block is freed, the tag or header
+ * right after it must still be one of its slab's (guard.h): an overflow out
+ * of the block is fatal.  The sized frees check the size first (sized.c). */
 #include "classify.h"
+#include "guard.h"
 #include "heap.h"
-#include "os.h"
 
-static const char *const status_names[HAK_FREE_NSTATUS] = {
-    "ok", "null", "foreign", "unmapped", "invalid", "double-free",
-};
-
-const char *hak_free_status_name(hak_free_status s)
+/* Verdicts the classifier cannot give: a malloc(0) pointer (zero.c, never
+ * in the chunk map) and a huge block already unmapped both look foreign. */
+static hak_free_status refine(hak_free_status st, const void *p, hak_where_t *w)
 {
-    return (unsigned)s < HAK_FREE_NSTATUS ? status_names[s] : "unknown";
-}
-
-static char *put_hex(char *p, uintptr_t v)
-{
-    *p++ = '0'; *p++ = 'x';
-    int started = 0;
-    for (int sh = 60; sh >= 0; sh -= 4) {
-        unsigned d = (unsigned)(v >> sh) % 16u;
-        if (d || started || sh == 0) { *p++ = "0123456789abcdef"[d]; started = 1; }
+    if (st != HAK_FREE_FOREIGN && st != HAK_FREE_UNMAPPED) return st;
+    if (zero_owns(p)) {
+        w->chunk = NULL;
+        w->unit = NULL;
+        w->user = (unsigned char *)(uintptr_t)p;
+        return zero_state(p);
     }
-    return p;
-}
-
-static void write_line(const char *fn, const char *what, const void *p)
-{
-    char buf[160], *q = buf;
-    size_t n;
-    memcpy(q, "hakmem: ", 8); q += 8;
-    n = strlen(fn); if (n > 40) n = 40; memcpy(q, fn, n); q += n;
-    memcpy(q, "(): ", 4); q += 4;
-    n = strlen(what); if (n > 70) n = 70; memcpy(q, what, n); q += n;
-    memcpy(q, " at ", 4); q += 4;
-    q = put_hex(q, (uintptr_t)p);
-    *q++ = '\n';
-    os_write(2, buf, (size_t)(q - buf));
-}
-
-/* Heap metadata is corrupt: no policy can make continuing safe. */
-HAK_COLD _Noreturn void hak_fatal(const char *msg, const void *p)
-{
-    write_line("hakmem", msg, p);
-    os_abort();
-}
-
-/* Verdict for a pointer the classifier calls foreign or unmapped: it may be
- * a huge block we already unmapped. */
-static hak_free_status refine(hak_free_status st, const void *p)
-{
-    if ((st == HAK_FREE_FOREIGN || st == HAK_FREE_UNMAPPED) && huge_recently_freed((uintptr_t)p))
-        return HAK_FREE_DOUBLE;
+    if (huge_recently_freed((uintptr_t)p)) return HAK_FREE_DOUBLE;
     return st;
 }
 
-/* A rejected free: count it, then abort / warn / ignore per policy. */
-HAK_COLD void hak_report(hak_free_status st, const void *p, const char *fn)
+hak_free_status hak_classify_all(const void *p, hak_where_t *w)
 {
-    st = refine(st, p);
-    atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
-    if (hak_opt.invalid_free == HAK_POLICY_IGNORE) return;
-    char what[48] = "invalid pointer (";
-    size_t n = strlen(what);
-    const char *name = hak_free_status_name(st);
-    size_t m = strlen(name);
-    memcpy(what + n, name, m);
-    what[n + m] = ')';
-    what[n + m + 1] = 0;
-    write_line(fn, what, p);
-    if (hak_opt.invalid_free == HAK_POLICY_ABORT) os_abort();
+    hak_free_status st = hak_classify(p, w);
+    if (likely(st == HAK_FREE_OK)) return st;
+    return refine(st, p, w);
 }
 
-/* Free what the classifier found live.  p is the pointer the user passed
+HAK_COLD _Noreturn static void overflow(const void *p)
+{
+    hak_fatal(HAK_OVERFLOW_MSG, p);
+}
+
+/* Free what hak_classify_all found live.  p is the pointer the user passed
  * (an aligned alias when it differs from w->user).  Another thread freeing
  * the same pointer at the same moment may win the slot: then DOUBLE, and
  * nothing was touched. */
 __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p)
 {
     hak_chunk_t *c = w->chunk;
+    if (unlikely(c == NULL)) return zero_free(p);
     if (HAK_TOOLS_ON) tool_release(w, p);   /* the tools hear of it first (tool.c) */
     if (c->kind == HAK_CHUNK_HUGE) return huge_free(c);
+    if (unlikely(!hak_next_ok(w->unit, w->user, HAK_TOOLS_RT))) overflow(w->user);
     if ((unsigned char *)p != w->user) {
         /* retire the alias header first, so a second free of p reads DOUBLE
          * (through the accessor: under the tools the header is closed) */
@@ -98,21 +61,36 @@ hak_free_status hak_classify_ptr(const void *p)
 {
     hak_init();
     hak_where_t w;
-    return refine(hak_classify(p, &w), p);
+    return hak_classify_all(p, &w);
+}
+
+/* The checked frees: a == 0 and !sized for hak_free_checked. */
+static hak_free_status free_checked(void *p, size_t a, size_t n, bool sized)
+{
+    hak_init();
+    hak_where_t w;
+    hak_free_status st = hak_classify_all(p, &w);
+    if (st == HAK_FREE_OK) {
+        if ((sized || a != 0) && !hak_size_fits(&w, p, a, n, sized)) {
+            st = HAK_FREE_SIZE_MISMATCH;
+        } else {
+            st = hak_free_found(&w, p);
+            if (st == HAK_FREE_OK) return st;
+        }
+    }
+    if (st != HAK_FREE_NULL) atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
+    return st;
 }
 
 hak_free_status hak_free_checked(void *p)
 {
-    hak_init();
-    hak_where_t w;
-    hak_free_status st = hak_classify(p, &w);
-    if (st == HAK_FREE_OK) {
-        st = hak_free_found(&w, p);
-        if (st == HAK_FREE_OK) return st;
-    }
-    st = refine(st, p);
-    if (st != HAK_FREE_NULL) atomic_fetch_add_explicit(&hak_rejected[st], 1, memory_order_relaxed);
-    return st;
+    return free_checked(p, 0, 0, false);
+}
+
+hak_free_status hak_free_sized_checked(void *p, size_t a, size_t n)
+{
+    /* the public spelling of free_aligned_sized has no alignment 0 */
+    return free_checked(p, a, n, true);
 }
 
 /* The rare outcomes of a free: not a live block of the calling thread's
@@ -120,8 +98,9 @@ hak_free_status hak_free_checked(void *p)
 HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, hak_unit_t *unit,
                                unsigned char *user, const char *fn)
 {
+    hak_where_t w = { chunk, unit, user };
+    if (st != HAK_FREE_OK) st = refine(st, p, &w);
     if (st == HAK_FREE_OK) {
-        hak_where_t w = { chunk, unit, user };
         st = hak_free_found(&w, p);
         if (st == HAK_FREE_OK) return;
     }
@@ -135,11 +114,17 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
     hak_where_t w = { NULL, NULL, NULL };
     hak_free_status st = hak_classify(p, &w);
     if (likely(st == HAK_FREE_OK) && likely(w.unit != NULL) && likely((unsigned char *)p == w.user)) {
-        hak_slab_t *s = w.unit->slab;
+        hak_unit_t *u = w.unit;
+        hak_slab_t *s = u->slab;
         hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-            if (likely(w.unit->kind == HAK_SLAB_TINY)) heap_free_body(h, s, p, 1, 0);
-            else heap_free_mid(h, s, p);
+            if (likely(u->kind == HAK_SLAB_TINY)) {
+                if (unlikely(!hak_next_ok_tiny(p, u->stride, u->cookie, 0))) overflow(p);
+                heap_free_body(h, s, p, 1, 0);
+            } else {
+                if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+                heap_free_mid(h, s, p);
+            }
             return;
         }
     }
@@ -147,29 +132,100 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
 }
 
 /* A live tiny block of another thread's slab. */
-__attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p)
+__attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p, const char *fn)
 {
-    if (unlikely(heap_free_other(s, p) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, "free");
+    if (unlikely(heap_free_other(s, p) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
 }
 
-/* free(): a live tiny block of this thread's heap is freed right here, with
- * no call and no stack frame; everything else goes through the full gate.
- * Under the tools (Memcheck, ASan) the fast-path heap is the sentinel, and
- * the fast accept, which reads the tag byte those tools keep closed, is
- * skipped: the test costs nothing extra, h is needed anyway. */
-void hak_free(void *p)
+/* The fast accept of free() and of the sized frees: a live tiny block of
+ * this thread's heap is freed right here, with no call and no stack frame,
+ * and true comes back; everything else returns false and goes through a
+ * full gate.  `sized` (a constant in each instance) adds the one size test
+ * of a sized free: a tiny block of the class of n at its own start is what
+ * malloc(n) gives (sized.c has the whole rule).  Under the tools (Memcheck,
+ * ASan) the fast-path heap is the sentinel, and the fast accept, which
+ * reads the tag bytes those tools keep closed, is skipped: the test costs
+ * nothing extra, h is needed anyway. */
+static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, size_t n, int sized, const char *fn)
 {
     hak_heap_t *h = hak_tl_heap;
     hak_chunk_t *c;
     hak_unit_t *u;
-    if (likely(h != &hak_empty_heap) && likely((u = hak_tiny_live(p, &c)) != NULL)) {
+    if (likely(h != &hak_empty_heap) && likely((u = hak_tiny_live(p, &c)) != NULL) &&
+        (!sized || likely(n <= HAK_TINY_MAXREQ && hak_tiny_class(n) == u->cls))) {
+        /* keep u in its register: left alone, the compiler re-derives it
+         * from the chunk and the index, two instructions more per free */
+        __asm__("" : "+r"(u));
         hak_slab_t *s = u->slab;
-        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        /* s->cookie, not u->cookie (the same value): the free loads it anyway */
+        if (unlikely(!hak_next_ok_tiny(p, u->stride, s->cookie, 0))) overflow(p);
+        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h))
             heap_free_body(h, s, p, 1, 0);
-            return;
-        }
-        free_remote(s, p);       /* live, but another thread's: a tail call */
-        return;
+        else
+            free_remote(s, p, fn);     /* live, but another thread's */
+        return true;
     }
+    return false;
+}
+
+void hak_free(void *p)
+{
+    if (free_fast(p, 0, 0, "free")) return;
     hak_free_named(p, "free");
+}
+
+/* free() under another name (C++ delete) */
+void hak_free_fast_named(void *p, const char *fn)
+{
+    if (free_fast(p, 0, 0, fn)) return;
+    hak_free_named(p, fn);
+}
+
+/* ------------------------------------------------------------ sized frees */
+
+/* Everything but the fast accept: a == 0 for no alignment given. */
+HAK_COLD static void free_sized_slow(void *p, size_t a, size_t n, bool sized, const char *fn)
+{
+    hak_where_t w = { NULL, NULL, NULL };
+    hak_free_status st = hak_classify_all(p, &w);
+    if (st == HAK_FREE_OK) {
+        if (!hak_size_fits(&w, p, a, n, sized)) {
+            st = HAK_FREE_SIZE_MISMATCH;
+        } else {
+            st = hak_free_found(&w, p);
+            if (st == HAK_FREE_OK) return;
+        }
+    }
+    if (st == HAK_FREE_NULL) return;
+    hak_report(st, p, fn);
+}
+
+void hak_free_sized_named(void *p, size_t n, const char *fn)
+{
+    if (free_fast(p, n, 1, fn)) return;
+    free_sized_slow(p, 0, n, true, fn);
+}
+
+void hak_free_aligned_sized_named(void *p, size_t a, size_t n, const char *fn)
+{
+    /* up to HAK_ALIGN every pointer is aligned and aligned(a, n) is malloc(n) */
+    if (a != 0 && a <= HAK_ALIGN && (a & (a - 1)) == 0 && free_fast(p, n, 1, fn)) return;
+    free_sized_slow(p, a == 0 ? SIZE_MAX : a, n, true, fn);   /* SIZE_MAX: no power of two fits */
+}
+
+void hak_free_aligned_named(void *p, size_t a, const char *fn)
+{
+    if (a != 0 && a <= HAK_ALIGN && (a & (a - 1)) == 0 && free_fast(p, 0, 0, fn)) return;
+    free_sized_slow(p, a == 0 ? SIZE_MAX : a, 0, false, fn);
+}
+
+void hak_free_sized(void *p, size_t n)
+{
+    if (free_fast(p, n, 1, "free_sized")) return;
+    free_sized_slow(p, 0, n, true, "free_sized");
+}
+
+void hak_free_aligned_sized(void *p, size_t a, size_t n)
+{
+    hak_free_aligned_sized_named(p, a, n, "free_aligned_sized");
 }

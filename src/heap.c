@@ -2,6 +2,7 @@
  * thread exit (DESIGN.md 4).  The fast paths are in heap.h. */
 #include <errno.h>
 #include <string.h>
+#include "guard.h"
 #include "heap.h"
 #include "os.h"
 
@@ -200,6 +201,8 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
         hak_fl_push(&next, (hak_free_t *)(void *)p, s->key);
         hak_san_internal_done(p, sizeof(hak_free_t));
     }
+    /* the end mark after the last carved slot (guard.h) */
+    hak_mark_end(base + (size_t)n * s->stride, s->kind == HAK_SLAB_TINY, s->cookie, s->cls, HAK_TOOLS_RT);
     s->free = next;
     s->bumped += n;
     uint32_t end = s->first + s->bumped * s->stride;

@@ -78,11 +78,48 @@ void  *huge_realloc(hak_chunk_t *c, size_t n);
 bool   huge_recently_freed(uintptr_t a);
 void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs);
 
-/* ---- free_dispatch.c ---- */
-void hak_report(hak_free_status st, const void *p, const char *fn);
+/* ---- report.c (one-line messages; never allocates) ---- */
+void hak_report(hak_free_status st, const void *p, const char *fn);   /* rejected: count, then the policy */
 _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
+
+/* ---- free_dispatch.c ---- */
+/* hak_classify plus what it cannot know: a malloc(0) pointer (then OK with
+ * w->chunk == NULL when live) and a huge block unmapped lately (DOUBLE) */
+hak_free_status hak_classify_all(const void *p, hak_where_t *w);
 hak_free_status hak_free_found(hak_where_t *w, void *p);   /* OK, or DOUBLE for a lost race */
-void hak_free_named(void *p, const char *fn);
+void hak_free_named(void *p, const char *fn);          /* the full gate */
+void hak_free_fast_named(void *p, const char *fn);     /* free() under another name */
+/* sized frees under the policy; a == 0: free_sized (no alignment given) */
+void hak_free_sized_named(void *p, size_t n, const char *fn);
+void hak_free_aligned_sized_named(void *p, size_t a, size_t n, const char *fn);
+void hak_free_aligned_named(void *p, size_t a, const char *fn);   /* unsized, alignment checked */
+
+/* ---- sized.c ---- */
+/* could (a, n) have produced the live block w found for p?  a == 0: any
+ * alignment; sized == false: any size */
+bool hak_size_fits(const hak_where_t *w, const void *p, size_t a, size_t n, bool sized);
+
+/* ---- api.c ---- */
+size_t hak_usable_size_named(const void *p, const char *fn);   /* malloc_usable_size: the policy */
+/* An over-aligned request (HAK_ALIGN < a <= HAK_SLAB) of n bytes is served
+ * from slabs as a block of *want = n + a bytes, unless that is too big. */
+static inline bool hak_aligned_in_slab(size_t a, size_t n, size_t *want)
+{
+    return a <= HAK_SLAB && !__builtin_add_overflow(n, a, want) && *want <= HAK_MID_MAXREQ;
+}
+/* ...and the pointer handed out is the block's start when that is aligned,
+ * else the first a-aligned address with room for the alias header */
+static inline uintptr_t hak_aligned_pos(uintptr_t user, size_t a)
+{
+    return user % a == 0 ? user : (user + HAK_MID_HDR + a - 1) / a * a;
+}
+
+/* ---- zero.c (malloc(0): unique pointers into a PROT_NONE reservation) ---- */
+void *zero_alloc(void);                       /* NULL when none is left */
+bool zero_owns(const void *p);                /* p is in the reservation */
+hak_free_status zero_state(const void *p);    /* zero_owns(p): OK live, DOUBLE freed, INVALID otherwise */
+hak_free_status zero_free(const void *p);     /* zero_owns(p): frees on OK */
+uint64_t zero_live(void);
 
 /* ---- tool.c: under Memcheck or in the ASan build only (HAK_TOOLS_ON) ---- */
 void  *tool_malloc(size_t n);                      /* a block of n, the tools told of n bytes */

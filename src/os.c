@@ -35,6 +35,14 @@ void *os_map(size_t len, size_t align)
     return p;
 }
 
+void *os_reserve(size_t len)
+{
+    int e = errno;
+    void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = e;
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void os_unmap(void *p, size_t len)
 {
     int e = errno;

@@ -10,6 +10,9 @@
 /* Fresh zeroed read-write memory of len bytes (len > 0, multiple of the page),
  * aligned to align (a power of two >= page).  NULL when the kernel says no. */
 void *os_map(size_t len, size_t align);
+/* len bytes (a multiple of the page) of address space that faults on any
+ * access (PROT_NONE, nothing committed), page-aligned.  NULL on failure. */
+void *os_reserve(size_t len);
 /* Unmap [p, p+len): p and len page-aligned. */
 void  os_unmap(void *p, size_t len);
 /* Give the pages of [p, p+len) back; they stay mapped and read as zero. */

@@ -43,7 +43,10 @@ EXPORT void *__libc_valloc(size_t n) { return valloc(n); }
 EXPORT void *__libc_pvalloc(size_t n) { return pvalloc(n); }
 /* glibc's aligned_alloc accepts any power of two (and since 2.38 rejects others) */
 EXPORT void *aligned_alloc(size_t a, size_t n) { return hak_aligned_alloc(a, n); }
-EXPORT size_t malloc_usable_size(void *p) { return hak_usable_size(p); }
+/* a pointer that is not a live block start: the policy, like free (api.c) */
+EXPORT size_t malloc_usable_size(void *p) { return hak_usable_size_named(p, "malloc_usable_size"); }
+EXPORT size_t malloc_object_size(const void *p) { return hak_malloc_object_size(p); }
+EXPORT size_t malloc_object_size_fast(const void *p) { return hak_malloc_object_size_fast(p); }
 EXPORT void free_sized(void *p, size_t n) { hak_free_sized(p, n); }
 EXPORT void free_aligned_sized(void *p, size_t a, size_t n) { hak_free_aligned_sized(p, a, n); }
 

@@ -57,7 +57,7 @@ void hak_get_stats(hak_stats *out)
     huge_stats(&hb, &hk, &ha);
     slab_stats(&cm, &pk);
     out->live_bytes += hb;
-    out->live_blocks += hk;
+    out->live_blocks += hk + zero_live();   /* malloc(0) blocks: no bytes */
     out->huge_allocs = ha;
     out->frees += ha - hk;
     out->committed = cm;

@@ -7,6 +7,9 @@
  *   invalid.
  * Mid: a 16-byte header at p - 16: magic, class, and a check word
  *   key(p) ^ state, where key(p) mixes the secret with the address.
+ * Past the last carved slot of a slab the same place holds an end mark
+ *   (state HAK_ST_END), so the byte or header right after every block is a
+ *   tag or header of its slab: anything else there is an overflow (issue 12).
  * Arithmetic is written with % and + rather than & and | so that WP can
  * reason about it (TOOLCHAIN.md 2); the machine code is the same. */
 #ifndef HAK_TAG_H
@@ -14,9 +17,11 @@
 
 #include <stdint.h>
 
+#define HAK_ST_END    0u   /* end mark after the last carved slot; tiny tag = the cookie itself */
 #define HAK_ST_FREE   1u
 #define HAK_ST_ALLOC  2u
-#define HAK_ST_REMOTE 3u    /* claimed by a remote free, on the slab's remote list (heap.c) */
+#define HAK_ST_REMOTE 3u   /* claimed by a remote free, on the slab's remote list (heap.c) */
+                           /* the states are 0..3: "a state of this slab" is one compare */
 #define HAK_MID_MAGIC 0x6b6d6168u          /* "hamk" */
 #define HAK_ALIAS_MAGIC 0x616c6961u        /* "alia": header of an over-aligned pointer */
 
@@ -38,6 +43,22 @@ static inline uint8_t hak_tag_encode(uint8_t cookie, unsigned state)
     return (uint8_t)((cookie + state) % 256u);
 }
 
+/* The tiny end mark: written where the tag of the first uncarved slot (or,
+ * once all are carved, the byte after the last slot) goes.  It is the
+ * cookie itself: never 0 (the value a string overflow writes) and neither
+ * of the three state tags. */
+/*@ requires 1 <= cookie <= 253;
+    assigns \nothing;
+    ensures end: \result == cookie;
+    ensures nonzero: \result != 0;
+    ensures decodes: (\result + 256 - cookie) % 256 == HAK_ST_END;
+    ensures distinct: \result != (cookie + HAK_ST_FREE) % 256 && \result != (cookie + HAK_ST_ALLOC) % 256 &&
+                      \result != (cookie + HAK_ST_REMOTE) % 256; */
+static inline uint8_t hak_tag_end(uint8_t cookie)
+{
+    return cookie;
+}
+
 /* state encoded in tag under cookie: HAK_ST_FREE, HAK_ST_ALLOC, HAK_ST_REMOTE
  * or anything else (invalid) */
 /*@ assigns \nothing;
@@ -54,6 +75,22 @@ static inline uint8_t hak_tag_encode(uint8_t cookie, unsigned state)
 static inline unsigned hak_tag_state(uint8_t tag, uint8_t cookie)
 {
     return ((unsigned)tag + 256u - cookie) % 256u;
+}
+
+/* Is tag a byte that may follow a tiny block of a slab with this cookie:
+ * the next slot's tag (FREE, ALLOC or REMOTE) or the end mark?  0 means the
+ * block in front overflowed into it. */
+/*@ assigns \nothing;
+    ensures \result == 0 || \result == 1;
+    ensures ok: \result == 1 <==> (tag + 256 - cookie) % 256 <= HAK_ST_REMOTE;
+    ensures states: \result == 1 <==> (tag == (cookie + HAK_ST_END) % 256 ||
+                                      tag == (cookie + HAK_ST_FREE) % 256 ||
+                                      tag == (cookie + HAK_ST_ALLOC) % 256 ||
+                                      tag == (cookie + HAK_ST_REMOTE) % 256);
+    ensures zero: 1 <= cookie <= 252 && tag == 0 ==> \result == 0; */
+static inline int hak_tag_next_ok(uint8_t tag, uint8_t cookie)
+{
+    return hak_tag_state(tag, cookie) <= HAK_ST_REMOTE;
 }
 
 /*@ assigns \nothing;
@@ -76,5 +113,16 @@ static inline uint64_t hak_hdr_check(uint64_t key, uint64_t state)
 static inline uint64_t hak_hdr_state(uint64_t check, uint64_t key)
 {
     return check ^ key;
+}
+
+/* Is h a header that may follow a mid block of class cls: the next block's
+ * header (FREE, ALLOC or REMOTE) or the end mark, keyed for its address
+ * (key)?  0 means the block in front overflowed into it. */
+/*@ assigns \nothing;
+    ensures \result == 0 || \result == 1;
+    ensures ok: \result == 1 <==> (h.magic == HAK_MID_MAGIC && h.aux == cls && (h.check ^ key) <= HAK_ST_REMOTE); */
+static inline int hak_hdr_next_ok(hak_mid_hdr_t h, uint32_t cls, uint64_t key)
+{
+    return h.magic == HAK_MID_MAGIC && h.aux == cls && hak_hdr_state(h.check, key) <= HAK_ST_REMOTE;
 }
 #endif

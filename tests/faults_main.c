@@ -4,6 +4,7 @@
  *   faults run NAME               one scenario through plain free() (used by
  *                                 the runner itself, in a fresh process)
  *   faults realloc NAME           the same through realloc(p, 100)
+ *   faults usable NAME            the same through malloc_usable_size(p)
  *
  * For every scenario:
  *  1. checked: in a forked child, hak_classify_ptr() and hak_free_checked()
@@ -15,9 +16,16 @@
  *     same line, the program continues with an intact heap and exits 0) and
  *     ignore (no output, exit 0).
  *     free() of a bad pointer preserves errno (warn/ignore).
- *  3. realloc() of each bad pointer under abort: SIGABRT and the same line.
+ *  3. realloc() of each bad pointer under abort: SIGABRT and the same line;
+ *     malloc_usable_size() of each under abort and warn: the same line, and
+ *     0 when the program goes on (issue 12).
  *  4. plain free() through LD_PRELOAD=libhakmem.so with the variable unset:
  *     abort is the default.
+ * Scenarios with another operation (fault.h, enum fault_op: sized frees and
+ * deletes, malloc_object_size) run it instead of free(), and the checked run
+ * uses hak_free_sized_checked / hak_malloc_object_size_fast.  Scenarios that
+ * corrupt metadata (FAULT_FATAL) must die by SIGABRT with their message in
+ * every run, whatever the policy, hak_free_checked included.
  * Scenario-specific reasoning lives in each tests/faults/<name>.c. */
 #include <ctype.h>
 #include <stdbool.h>
@@ -89,6 +97,63 @@ static void expect_names(unsigned mask, char *buf, size_t n)
 }
 
 /* ---------------------------------------------------------------- checked */
+/* The alignment hak_free_sized_checked takes for a sized op (0: none given). */
+static size_t op_align(const struct fault *f, const struct fctx *c)
+{
+    return f->op == FOP_FREE_ALIGNED_SIZED || f->op == FOP_DELETE_ALIGNED_SIZED ? c->align : 0;
+}
+
+/* The checked run of a scenario whose operation is not free(): the verdict
+ * of the sized free (counted once in the stats, nothing freed: the block
+ * the scenario restores must still free OK), or for malloc_object_size the
+ * answer 0 of its _fast form. */
+static int checked_op(const struct fault *f, struct fctx *c)
+{
+    int bad = 0;
+    void *p = f->setup(c);
+    if (!p) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    char want[128];
+    expect_names(f->expect, want, sizeof want);
+    if (f->op == FOP_OBJECT_SIZE) {
+        size_t n = HK(hak_malloc_object_size_fast)(p);
+        printf("object size %zu", n);
+        if (n != 0) {
+            fprintf(stderr, "hak_malloc_object_size_fast(%p) = %zu, want 0\n", p, n);
+            bad++;
+        }
+    } else if (f->op != FOP_DELETE_ALIGNED) {   /* unsized aligned delete: no checked form */
+        hak_stats before, after;
+        HK(hak_get_stats)(&before);
+        hak_free_status v = HK(hak_free_sized_checked)(p, op_align(f, c), c->size);
+        HK(hak_get_stats)(&after);
+        printf("%s", t_vname(v));
+        if (!(f->expect & (1u << v))) {
+            fprintf(stderr, "hak_free_sized_checked(%p, %zu, %zu) = %s, want %s\n", p, op_align(f, c), c->size,
+                    t_vname(v), want);
+            bad++;
+        }
+        if (v != HAK_FREE_OK && after.rejected[v] != before.rejected[v] + 1) {
+            fprintf(stderr, "stats rejected[%s] %llu -> %llu, want +1\n", t_vname(v),
+                    (unsigned long long)before.rejected[v], (unsigned long long)after.rejected[v]);
+            bad++;
+        }
+    } else {
+        printf("(policy runs only)");
+    }
+    if (f->restore) {
+        void *r = f->restore(c);
+        hak_free_status v2 = r ? HK(hak_free_checked)(r) : HAK_FREE_OK;
+        if (v2 != HAK_FREE_OK) {
+            fprintf(stderr, "restored block %p frees with %s, want OK (the bad operation freed it?)\n", r,
+                    t_vname(v2));
+            bad++;
+        }
+    }
+    return bad;
+}
 T_UNUSED static int checked_child(void *arg)
 {
     const struct fault *f = arg;
@@ -100,6 +165,13 @@ T_UNUSED static int checked_child(void *arg)
     int bad = 0;
     if (f->custom) {
         bad += f->custom(&c);
+    } else if (f->fatal) {
+        void *p = f->setup(&c);
+        hak_free_status v = HK(hak_free_checked)(p);
+        fprintf(stderr, "hak_free_checked(%p) = %s: not fatal\n", p, t_vname(v));
+        return 1;
+    } else if (f->op != FOP_FREE) {
+        bad += checked_op(f, &c);
     } else {
         void *p = f->setup(&c);
         if (!p) {
@@ -156,9 +228,27 @@ static const struct fault *find(const char *name)
     return NULL;
 }
 
-/* Plain free() (or realloc()) of the bad pointer, then (warn/ignore) prove
- * the heap is intact.  Exit 0: survived with an intact heap; 2: no such
- * scenario; 3: heap damaged; 4: free() changed errno. */
+/* The scenario's own operation on p through the plain names; returns what
+ * malloc_object_size answered (0 for the frees). */
+static size_t do_op(const struct fault *f, const struct fctx *c, void *p)
+{
+    switch (f->op) {
+    case FOP_FREE_SIZED: free_sized(p, c->size); break;
+    case FOP_FREE_ALIGNED_SIZED: free_aligned_sized(p, c->align, c->size); break;
+    case FOP_DELETE_SIZED: _ZdlPvm(p, c->size); break;
+    case FOP_DELETE_ARRAY_SIZED: _ZdaPvm(p, c->size); break;
+    case FOP_DELETE_ALIGNED: _ZdlPvSt11align_val_t(p, c->align); break;
+    case FOP_DELETE_ALIGNED_SIZED: _ZdlPvmSt11align_val_t(p, c->size, c->align); break;
+    case FOP_OBJECT_SIZE: return malloc_object_size(p);
+    default: free(p);
+    }
+    return 0;
+}
+
+/* Plain free() (or realloc(), malloc_usable_size(), or the scenario's own
+ * operation) of the bad pointer, then (warn/ignore) prove the heap is
+ * intact.  Exit 0: survived with an intact heap; 2: no such scenario; 3:
+ * heap damaged; 4: free() changed errno; 5: a size query answered non-zero. */
 static int run_one(const char *op, const char *name)
 {
     const struct fault *f = find(name);
@@ -183,9 +273,21 @@ static int run_one(const char *op, const char *name)
             printf("realloc of a bad pointer returned %p\n", q);
             bad++;
         }
+    } else if (strcmp(op, "usable") == 0) {
+        size_t n = malloc_usable_size(p);
+        if (n != 0) {
+            printf("malloc_usable_size of a bad pointer = %zu\n", n);
+            fflush(stdout);
+            return 5;
+        }
     } else {
         errno = 1234;
-        free(p);
+        size_t n = do_op(f, &c, p);
+        if (n != 0) {
+            printf("malloc_object_size of a bad pointer = %zu\n", n);
+            fflush(stdout);
+            return 5;
+        }
         if (errno != 1234) {
             printf("free() of a bad pointer changed errno to %d\n", errno);
             fflush(stdout);
@@ -282,18 +384,25 @@ T_UNUSED static void policy_run(const struct fault *f, const char *bin, const ch
     if (!ptrline) {
         CHECK(0, "%s under %s%s: scenario printed no pointer (%s)\n  stdout: %s\n  stderr: %s", f->name, pol,
               preload ? " (LD_PRELOAD)" : "", t_how(&c), c.out, c.err);
+    } else if (f->fatal) {
+        /* corrupt metadata: fatal whatever the policy */
+        bool ok = c.signaled && c.sig == SIGABRT;
+        bool msg = c.errlen > 0 && c.err[c.errlen - 1] == '\n' && !memchr(c.err, '\n', c.errlen - 1) &&
+                   strstr(c.err, f->fatal) != NULL;
+        CHECK(ok && msg, "%s %s under %s%s: want SIGABRT and one line \"%s\"; got %s\n  stderr: %s", f->name, op, pol,
+              preload ? " (LD_PRELOAD)" : "", f->fatal, t_how(&c), c.err);
     } else if (!policy || strcmp(policy, "abort") == 0) {
         bool ok = c.signaled && c.sig == SIGABRT;
         bool msg = message_ok(&c, f->expect, ptr, why, sizeof why);
-        CHECK(ok && msg, "%s under %s%s: want SIGABRT and one line naming %s and %#lx; got %s, %s\n  stderr: %s",
-              f->name, pol, preload ? " (LD_PRELOAD)" : "", want, (unsigned long)ptr, t_how(&c),
+        CHECK(ok && msg, "%s %s under %s%s: want SIGABRT and one line naming %s and %#lx; got %s, %s\n  stderr: %s",
+              f->name, op, pol, preload ? " (LD_PRELOAD)" : "", want, (unsigned long)ptr, t_how(&c),
               msg ? "message ok" : why, c.err);
     } else if (strcmp(policy, "warn") == 0) {
         bool ok = c.exited && c.code == 0;
         bool msg = message_ok(&c, f->expect, ptr, why, sizeof why);
-        CHECK(ok && msg, "%s under warn: want exit 0 and one line naming %s and %#lx; got %s, %s\n"
+        CHECK(ok && msg, "%s %s under warn: want exit 0 and one line naming %s and %#lx; got %s, %s\n"
                          "  stdout: %s  stderr: %s",
-              f->name, want, (unsigned long)ptr, t_how(&c), msg ? "message ok" : why, c.out, c.err);
+              f->name, op, want, (unsigned long)ptr, t_how(&c), msg ? "message ok" : why, c.out, c.err);
     } else {
         CHECK(c.exited && c.code == 0 && c.errlen == 0,
               "%s under ignore: want exit 0 and no output; got %s\n  stdout: %s  stderr: %s", f->name, t_how(&c),
@@ -307,8 +416,9 @@ int main(int argc, char **argv)
         printf("FAIL: libhakmem not loaded\n0 passed, 1 failed\n");
         return 1;
     }
-    if (argc == 3 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "realloc") == 0))
-        return run_one(strcmp(argv[1], "run") == 0 ? "free" : "realloc", argv[2]);
+    if (argc == 3 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "realloc") == 0 ||
+                      strcmp(argv[1], "usable") == 0))
+        return run_one(strcmp(argv[1], "run") == 0 ? "free" : argv[1], argv[2]);
 #ifdef HAK_DYN
     fprintf(stderr, "usage: %s run NAME (under LD_PRELOAD)\n", argv[0]);
     return 2;
@@ -344,6 +454,13 @@ int main(int argc, char **argv)
             continue;
         t_child c;
         t_run_fn(checked_child, (void *)f, 30, &c);
+        if (f->fatal) {
+            printf("  %-28s %s\n", f->name, c.signaled && c.sig == SIGABRT ? "(fatal)" : t_how(&c));
+            CHECK(c.signaled && c.sig == SIGABRT && strstr(c.err, f->fatal),
+                  "%s: want SIGABRT and \"%s\" from hak_free_checked; got %s\n%s", f->name, f->fatal, t_how(&c),
+                  c.err);
+            continue;
+        }
         printf("  %-28s %s\n", f->name, f->custom ? "(sweep)" : c.out);
         CHECK(c.exited && c.code == 0, "%s: %s\n%s", f->name, t_how(&c), c.err);
     }
@@ -356,10 +473,19 @@ int main(int argc, char **argv)
             if (list[i]->setup && (!only || strstr(list[i]->name, only)))
                 policy_run(list[i], self, policies[k], NULL, "run");
     }
+    /* realloc() and malloc_usable_size() take the pointers free() does */
     t_section("realloc() of bad pointers under HAKMEM_INVALID_FREE=abort");
     for (size_t i = 0; i < n; i++)
-        if (list[i]->setup && (!only || strstr(list[i]->name, only)))
+        if (list[i]->setup && list[i]->op == FOP_FREE && (!only || strstr(list[i]->name, only)))
             policy_run(list[i], self, "abort", NULL, "realloc");
+    for (int k = 0; k < 2; k++) {
+        char name[80];
+        snprintf(name, sizeof name, "malloc_usable_size() of bad pointers under HAKMEM_INVALID_FREE=%s", policies[k]);
+        t_section(name);
+        for (size_t i = 0; i < n; i++)
+            if (list[i]->setup && list[i]->op == FOP_FREE && !list[i]->fatal && (!only || strstr(list[i]->name, only)))
+                policy_run(list[i], self, policies[k], NULL, "usable");
+    }
     if (dyn && so) {
         t_section("plain free() through LD_PRELOAD=libhakmem.so, default policy");
         for (size_t i = 0; i < n; i++)

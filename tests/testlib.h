@@ -396,7 +396,8 @@ T_UNUSED static const char *t_how(const t_child *c)
     X(hak_memalign) X(hak_usable_size) X(hak_free_sized)                      \
     X(hak_free_aligned_sized) X(hak_free_checked) X(hak_classify_ptr)         \
     X(hak_free_status_name) X(hak_get_stats) X(hak_print_stats) X(hak_trim)   \
-    X(hak_heap_check) X(hak_version)
+    X(hak_heap_check) X(hak_version) X(hak_free_sized_checked)              \
+    X(hak_malloc_object_size) X(hak_malloc_object_size_fast)
 
 #define T_DECL(n) T_UNUSED static __typeof__(&n) t_f_##n;
 T_HAK_FUNCS(T_DECL)
