@@ -23,7 +23,7 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
         return heap_alloc_slow(n);
     }
     hak_init();
-    return huge_alloc(n, 0);
+    return huge_alloc(n, 0, 0);
 }
 
 void *hak_malloc(size_t n)
@@ -55,11 +55,15 @@ void *hak_calloc(size_t n, size_t size)
 {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+    if (total > HAK_MID_MAXREQ) {
+        hak_init();
+        void *h = huge_alloc(total, 0, 1);   /* zeroes only the recycled pages: fresh ones are zero */
+        if (h != NULL && HAK_TOOLS_RT)
+            VALGRIND_MAKE_MEM_DEFINED(h, total);   /* ...which Memcheck must be told */
+        return h;
+    }
     void *p = hak_malloc(total);
-    if (p != NULL && total <= HAK_MID_MAXREQ)   /* huge blocks are fresh mappings: already zero */
-        memset(p, 0, total);
-    else if (p != NULL && HAK_TOOLS_RT)
-        VALGRIND_MAKE_MEM_DEFINED(p, total);    /* ...which Memcheck must be told */
+    if (p != NULL) memset(p, 0, total);
     return p;
 }
 
@@ -79,8 +83,16 @@ void *hak_realloc(void *p, size_t n)
         return NULL;
     }
     size_t old = usable_of(&w, p);
-    if (w.chunk->kind == HAK_CHUNK_HUGE && n > HAK_MID_MAXREQ && p == (void *)w.user)
-        return huge_realloc(w.chunk, n);
+    /* a huge block stays huge while the new size is huge or at least half the old */
+    if (w.chunk->kind == HAK_CHUNK_HUGE && (n > HAK_MID_MAXREQ || n >= old / 2)) {
+        st = HAK_FREE_OK;
+        void *q = huge_realloc(w.chunk, n, &st);
+        if (q == NULL && st != HAK_FREE_OK) {   /* a racing free or realloc owns it */
+            hak_report(st, p, "realloc");
+            errno = EINVAL;
+        }
+        return q;
+    }
     /* stay in place while it fits and at least half of it is used */
     if (n <= old && (n >= old / 2 || old <= 64) && p == (void *)w.user) {
         return p;
@@ -121,7 +133,7 @@ static void *aligned_impl(size_t a, size_t n)
         return (void *)al;
     }
     hak_init();
-    return huge_alloc(n, a);
+    return huge_alloc(n, a, 0);
 }
 
 void *hak_aligned_alloc(size_t a, size_t n)
@@ -168,13 +180,15 @@ int hak_trim(void)
 {
     hak_init();
     heap_collect_all(hak_tl_own);
-    return slab_purge(true);
+    int r = slab_purge(true);
+    return huge_trim() | r;
 }
 
 int hak_heap_check(void)
 {
     hak_init();
     int r = slab_check_all();
+    if (!r) r = huge_check_all();
     if (r) {
         static const char m[] = "hakmem: heap check failed\n";
         os_write(2, m, sizeof m - 1);

@@ -10,6 +10,8 @@ hak_options_t hak_opt = {
     .invalid_free = HAK_POLICY_ABORT,
     .stats = 0,
     .purge_bytes = 512u << 10,
+    .huge_cache_bytes = (size_t)256 << 20,
+    .huge_decay_ms = 1000,
 };
 
 static void warn_bad(const char *name, const char *val)
@@ -36,15 +38,24 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
-static int parse_kib(const char *v, size_t *out)
+/* a decimal number below 2^53, no sign, no suffix */
+static int parse_uint(const char *v, uint64_t *out)
 {
-    size_t x = 0;
+    uint64_t x = 0;
     if (!*v) return -1;
     for (; *v; v++) {
-        if (*v < '0' || *v > '9' || x > (SIZE_MAX >> 11)) return -1;
-        x = x * 10 + (size_t)(*v - '0');
+        if (*v < '0' || *v > '9' || x > ((uint64_t)1 << 53) / 10) return -1;
+        x = x * 10 + (uint64_t)(*v - '0');
     }
-    *out = x << 10;
+    *out = x;
+    return 0;
+}
+
+static int parse_kib(const char *v, size_t *out)
+{
+    uint64_t x;
+    if (parse_uint(v, &x) || x > (SIZE_MAX >> 11)) return -1;
+    *out = (size_t)x << 10;
     return 0;
 }
 
@@ -57,4 +68,8 @@ void env_init(void)
         warn_bad("HAKMEM_STATS", v);
     if ((v = secure_getenv("HAKMEM_PURGE_KB")) && parse_kib(v, &hak_opt.purge_bytes))
         warn_bad("HAKMEM_PURGE_KB", v);
+    if ((v = secure_getenv("HAKMEM_HUGE_CACHE_KB")) && parse_kib(v, &hak_opt.huge_cache_bytes))
+        warn_bad("HAKMEM_HUGE_CACHE_KB", v);
+    if ((v = secure_getenv("HAKMEM_HUGE_DECAY_MS")) && parse_uint(v, &hak_opt.huge_decay_ms))
+        warn_bad("HAKMEM_HUGE_DECAY_MS", v);
 }

@@ -1,4 +1,4 @@
-/* os.c: mmap/munmap/mremap/madvise/mincore/getrandom, errno preserved.
+/* os.c: mmap/munmap/mremap/mprotect/madvise/mincore/getrandom/clocks, errno preserved.
  * The contracts in os.h and proofs/README.md are what the proofs assume. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,25 +49,44 @@ void os_purge(void *p, size_t len)
     errno = e;
 }
 
-void *os_remap(void *p, size_t oldlen, size_t newlen, size_t align)
+void *os_reserve(size_t len, size_t align)
 {
     int e = errno;
-    /* Try in place first: keeps the address, hence the alignment. */
-    void *q = mremap(p, oldlen, newlen, 0);
-    if (q != MAP_FAILED) { errno = e; return q; }
-    /* Reserve an aligned target, then move the pages there without copying. */
-    size_t over = newlen + align;
-    char *raw = mmap(NULL, over, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    size_t over = len + align;
+    if (over < len) { errno = e; return NULL; }
+    char *raw = mmap(NULL, over, PROT_NONE, flags, -1, 0);
     if (raw == MAP_FAILED) { errno = e; return NULL; }
-    char *t = (char *)align_up((uintptr_t)raw, align);
-    q = mremap(p, oldlen, newlen, MREMAP_MAYMOVE | MREMAP_FIXED, t);
-    if (q == MAP_FAILED) { munmap(raw, over); errno = e; return NULL; }
-    /* the target range was replaced; drop the reserve around it */
-    if (t > raw) munmap(raw, (size_t)(t - raw));
-    size_t tail = (size_t)((raw + over) - (t + newlen));
-    if (tail) munmap(t + newlen, tail);
+    char *p = (char *)align_up((uintptr_t)raw, align);
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    size_t tail = (size_t)((raw + over) - (p + len));
+    if (tail) munmap(p + len, tail);
     errno = e;
-    return q;
+    return p;
+}
+
+int os_protect(void *p, size_t len, int rw)
+{
+    int e = errno;
+    int r = mprotect(p, len, rw ? PROT_READ | PROT_WRITE : PROT_NONE);
+    errno = e;
+    return r;
+}
+
+int os_move(void *src, size_t len, void *dst)
+{
+    int e = errno;
+    void *q = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    errno = e;
+    return q == dst ? 0 : -1;
+}
+
+int os_grow(void *p, size_t oldlen, size_t newlen)
+{
+    int e = errno;
+    void *q = mremap(p, oldlen, newlen, 0);
+    errno = e;
+    return q == p ? 0 : -1;
 }
 
 int os_page_mapped(uintptr_t page)
@@ -129,6 +148,13 @@ _Noreturn void os_abort(void)
     signal(SIGABRT, SIG_DFL);
     raise(SIGABRT);
     _exit(127);
+}
+
+uint64_t os_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 size_t os_page_size(void)

@@ -23,6 +23,8 @@ void commit_add_locked(int64_t n)
     if (committed > peak) peak = committed;
 }
 
+uint64_t commit_locked(void) { return committed; }
+
 #define ALL_UNITS 0xfffffffeu                /* units 1..31 */
 
 /* A huge block's user pointer sits HAK_HUGE_UOFF past its descriptor, and a
@@ -85,6 +87,7 @@ static hak_chunk_t *chunk_new(void)
 hak_slab_t *slab_new(unsigned cls)
 {
     unsigned k = span_units(cls);
+    huge_tick();   /* the huge cache decays on slab paths too (a test and a clock read) */
     hak_lock();
     hak_chunk_t *c;
     unsigned u = 0;
@@ -190,6 +193,7 @@ void slab_release(hak_slab_t *s)
 {
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
+    huge_tick();
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     hak_lock();

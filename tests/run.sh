@@ -37,6 +37,8 @@ run "threads (LD_PRELOAD)"                 120 env T_ITERS=100000 T_ROUNDS=30 T_
 run "fork + threads (libhakmem.a)"          90 "$D/forkt"
 run "fork + threads (LD_PRELOAD)"           90 env T_FORKS=20 LD_PRELOAD="$SO" "$D/forkt_dyn"
 run "RSS after free (libhakmem.a)"          90 "$D/rss"
+run "huge tier (libhakmem.a)"              120 env HAKMEM_HUGE_DECAY_MS=300 "$D/huge"
+run "huge tier, cache off (libhakmem.a)"   120 env HAKMEM_HUGE_CACHE_KB=0 T_RACE_TRIALS=2 "$D/huge"
 run "real programs (LD_PRELOAD)"           300 bash "$HERE/realprogs.sh" "$SO"
 echo "=== summary"
 printf '%s' "$summary"

@@ -5,7 +5,7 @@ T_DIR    := $(BUILD)/tests
 T_CFLAGS  = $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
             -Wno-free-nonheap-object -Wno-use-after-free -Wno-alloc-size-larger-than \
             -fno-builtin -pthread -Iinclude -Itests
-T_PROGS  := api threads forkt rss
+T_PROGS  := api threads forkt rss huge
 T_STATIC := $(addprefix $(T_DIR)/,$(T_PROGS))
 T_DYN    := $(addprefix $(T_DIR)/,api_dyn threads_dyn forkt_dyn)
 T_FAULTS := $(sort $(wildcard tests/faults/*.c))
