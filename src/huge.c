@@ -8,19 +8,21 @@
  *   [c+len, c+len+page)  guard page, PROT_NONE: a write past the usable end faults
  * The chunk map covers [c, c+len); committed counts len.
  *
- * free: the user pages and the guard become PROT_NONE and join the cache as
- * one "run", so a use after free faults at once, as after munmap.  The
- * descriptor region stays mapped, its state saying FREE, while it is in the
- * ring of the last RING freed blocks: a thread that read the chunk map just
- * before the free reads that descriptor, never an unmapped page, and a second
- * free of the pointer reads DOUBLE.
- * malloc: a fresh PROT_NONE reservation whose user range is filled with
- * cached pages moved there by mremap (no copy, no page fault), then opened.
- * Pages never come back at the address they were freed from, so a stale
- * pointer to a recycled block still faults.
+ * free: the user pages move (mremap, no copy) to a private address where
+ * they wait in the cache, and the user range becomes PROT_NONE address space
+ * (a "hole"), so a use after free faults at once.  The descriptor region and
+ * the hole stay ours while the block is in the ring of the last RING freed
+ * blocks: a thread that read the chunk map just before the free reads the
+ * descriptor (its state says FREE), never an unmapped page; a second free of
+ * the pointer reads DOUBLE; and no new mapping can appear at the freed
+ * address, so a stale pointer keeps faulting even after its pages were
+ * reused.  (Moving the pages costs a page-table move; mprotect-ing them in
+ * place would cost a change of every page table entry, ten times more.)
+ * malloc: a fresh reservation whose user range is filled with cached pages
+ * moved there (no page faults for those), and a guard page.
  * realloc: shrinks in place (the tail joins the cache), grows in place when
- * the address space above is free, else moves the pages (mremap) under the
- * lock; the old descriptor goes to the ring as for a free.
+ * the address space above is free, else moves the pages; the old descriptor
+ * and a hole go to the ring as for a free.
  *
  * The cache holds at most a quarter of the memory in use (but 32 MiB even
  * when little is in use) and never more than HAKMEM_HUGE_CACHE_KB; pages
@@ -29,10 +31,10 @@
  * bytes are not live, but they are held from the OS: they count in
  * committed (hak_stats), as the descriptor pages in the ring do not.
  *
- * Bookkeeping is under the global lock; system calls are made outside it,
- * except the move of a live block's pages, which must not let another thread
- * map and register a block in the range it vacates before its chunk-map
- * entries are cleared. */
+ * Bookkeeping is under the global lock, system calls outside it, except a
+ * move of a live block's pages on a kernel that unmaps the source as it
+ * moves: then no other thread may map and register a block in the vacated
+ * range before its chunk-map entries are cleared. */
 #include <errno.h>
 #include <string.h>
 #include "chunk_map.h"
@@ -43,15 +45,15 @@
 
 #define RING 64
 /* Recently freed huge blocks: their user pointers (a second free of one reads
- * DOUBLE) and their descriptor regions, which stay mapped until the entry is
- * evicted. */
+ * DOUBLE) and the address range each keeps (descriptor region, and the hole
+ * and old guard when there is one), unmapped when the entry is evicted. */
 static _Atomic uintptr_t ring[RING];
 static uintptr_t ring_desc[RING];                   /* global lock */
 static size_t ring_dlen[RING];                      /* global lock */
 static unsigned ring_pos;                           /* global lock */
 static uint64_t live_bytes, live_blocks, nallocs;   /* global lock */
 
-/* ---- the cache: runs of PROT_NONE pages, oldest first (global lock) ---- */
+/* ---- the cache: runs of parked pages, oldest first (global lock) ---- */
 #define POOL_MAX   64                    /* runs; more evict the oldest */
 #define PIECES_MAX 4                     /* runs one new block is filled from */
 #define MIN_RUN    ((size_t)64 << 10)    /* smaller runs are not worth a system call later */
@@ -125,7 +127,7 @@ static void pool_expire_locked(uint64_t now, spill_t *s)
     pool_due_update_locked();
 }
 
-/* Cache the run [a, a+len) (PROT_NONE already), evicting the oldest runs to
+/* Cache the run [a, a+len) (parked), evicting the oldest runs to
  * stay within the budget; a run the budget cannot hold is spilled. */
 static void pool_put_locked(uintptr_t a, size_t len, uint64_t now, spill_t *s)
 {
@@ -185,9 +187,8 @@ static size_t pool_place(const run_t *pc, unsigned np, uintptr_t dst)
 {
     size_t done = 0;
     for (unsigned i = 0; i < np; i++) {
-        if (os_move((void *)pc[i].addr, pc[i].len, (void *)(dst + done)) == 0) done += pc[i].len;
+        if (os_move((void *)pc[i].addr, pc[i].len, (void *)(dst + done), 0) >= 0) done += pc[i].len;
         else os_unmap((void *)pc[i].addr, pc[i].len);
-        HAK_UNPOISON((void *)pc[i].addr, pc[i].len);   /* no longer ours */
     }
     return done;
 }
@@ -206,6 +207,30 @@ static size_t fill_from_cache(uintptr_t dst, size_t need)
     size_t filled = pool_place(pc, np, dst);
     spill_release(&s);
     return filled;
+}
+
+/* Move the pages of [a, a+len) (ours, no longer in the chunk map) to a
+ * fresh private address, whose phase modulo a chunk is a's so that whole
+ * page tables move.  The address of the parked pages, or 0 with [a, a+len)
+ * as it was.  On success *hole says whether [a, a+len) is now PROT_NONE
+ * address space of ours (1) or unmapped, maybe mapped by someone else
+ * already (0). */
+static uintptr_t park(uintptr_t a, size_t len, int *hole)
+{
+    char *p = os_reserve(len, HAK_CHUNK, a % HAK_CHUNK, 0);
+    if (!p) return 0;
+    if (os_move((void *)a, len, p, 1) == 1) {        /* the source is still ours, empty */
+        *hole = os_hole((void *)a, len) == 0;
+        if (!*hole) unmap_clean(a, len);
+    } else if (HAK_UNPOISON((void *)a, len), os_move((void *)a, len, p, 0) == 0) {
+        /* the source went with the move (its ASan shadow cleaned first, while
+         * the range was ours): take it back if nobody has */
+        *hole = os_hole_at((void *)a, len) == 0;
+    } else {
+        os_unmap(p, len);
+        return 0;
+    }
+    return (uintptr_t)p;
 }
 
 static void ring_push_locked(uintptr_t user, uintptr_t desc, size_t dlen, spill_t *s)
@@ -237,14 +262,14 @@ void *huge_alloc(size_t n, size_t align, int zero)
     if (n > PTRDIFF_MAX - uoff - maxalign - 2 * HAK_PAGE) { errno = ENOMEM; return NULL; }
     /* at least one byte, so that even malloc-size 0 leaves the user pointer inside the mapping */
     size_t len = page_up(uoff + (n ? n : 1)), size = len - uoff;
-    char *c = os_reserve(len + HAK_PAGE, maxalign);   /* its last page is the guard */
+    char *c = os_reserve(len + HAK_PAGE, maxalign, 0, 1);
     if (!c) { errno = ENOMEM; return NULL; }
-    size_t filled = fill_from_cache((uintptr_t)c + uoff, size);
-    if (os_protect(c, len, 1) != 0) {
+    if (os_protect(c + len, HAK_PAGE, 0) != 0) {
         os_unmap(c, len + HAK_PAGE);
         errno = ENOMEM;
         return NULL;
     }
+    size_t filled = fill_from_cache((uintptr_t)c + uoff, size);
     hak_chunk_t *d = (hak_chunk_t *)(void *)c;
     desc_write(d, uoff, len);
     hak_lock();
@@ -273,23 +298,36 @@ hak_free_status huge_free(hak_chunk_t *c)
                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return HAK_FREE_DOUBLE;
     size_t uoff = c->huge_uoff, len = c->map_len, size = c->huge_size;
-    size_t rlen = len - uoff + HAK_PAGE;   /* the user pages and the guard */
     hak_san_free((void *)user, size);
-    int keep = rlen <= hak_opt.huge_cache_bytes && os_protect((void *)user, len - uoff, 0) == 0;
     spill_t s;
     s.n = 0;
+    /* out of the chunk map first: the range is still ours, so no block can
+     * appear there and be registered before this clears its entries */
     hak_lock();
     cmap_clear(base, len);
     HAK_LSAN_UNROOT(c, len);
     commit_add_locked(-(int64_t)len);
     live_bytes -= size;
     live_blocks--;
-    ring_push_locked(user, base, uoff, &s);
+    hak_unlock();
+    int hole = 0;
+    uintptr_t parked = 0;
+    if (size >= MIN_RUN && size <= hak_opt.huge_cache_bytes) parked = park(user, size, &hole);
+    if (!parked) {           /* not cached: the pages go, the address space stays */
+        hole = os_hole((void *)user, size) == 0;
+        if (!hole) unmap_clean(user, size);
+    }
+    hak_lock();
+    if (hole) {
+        ring_push_locked(user, base, len + HAK_PAGE, &s);   /* descriptor, hole and guard */
+    } else {
+        ring_push_locked(user, base, uoff, &s);
+        spill_add(&s, base + len, HAK_PAGE);                 /* the guard alone */
+    }
     uint64_t now = os_now_ms();
     pool_expire_locked(now, &s);
-    if (keep) pool_put_locked(user, rlen, now, &s);
+    if (parked) pool_put_locked(parked, size, now, &s);
     hak_unlock();
-    if (!keep) unmap_clean(user, rlen);
     spill_release(&s);
     return HAK_FREE_OK;
 }
@@ -303,17 +341,19 @@ bool huge_recently_freed(uintptr_t a)
 
 /* ---- realloc: the caller holds the block's claim (state FREE) ---- */
 
-/* [base+len, base+old+page) becomes the new guard page and a cached run of
- * the tail (with the old guard).  Keeps the block as it is if the kernel
- * says no. */
+/* The page at base+len becomes the new guard; the pages after it join the
+ * cache, and the range they leave, with the old guard, is unmapped.  Keeps
+ * the block as it is if the kernel says no. */
 static void shrink_here(hak_chunk_t *c, size_t len)
 {
     uintptr_t base = (uintptr_t)c;
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, size = len - uoff;
-    if (os_protect((void *)(base + len), old - len, 0) != 0) return;
+    if (os_hole((void *)(base + len), HAK_PAGE) != 0) return;
     hak_san_resize((void *)(base + uoff), oldsize, size);
     spill_t s;
     s.n = 0;
+    /* readers see the smaller block, and no chunk beyond it names it any
+     * more, before the range beyond is given up */
     hak_lock();
     __atomic_store_n(&c->map_len, len, __ATOMIC_RELAXED);
     __atomic_store_n(&c->huge_size, size, __ATOMIC_RELAXED);
@@ -323,9 +363,19 @@ static void shrink_here(hak_chunk_t *c, size_t len)
     HAK_LSAN_ROOT(c, len);
     commit_add_locked(-(int64_t)(old - len));
     live_bytes -= oldsize - size;
+    hak_unlock();
+    uintptr_t tail = base + len + HAK_PAGE;
+    size_t tlen = old - len - HAK_PAGE;   /* may be 0 */
+    uintptr_t parked = 0;
+    char *p = tlen >= MIN_RUN ? os_reserve(tlen, HAK_CHUNK, tail % HAK_CHUNK, 0) : NULL;
+    if (p && os_move((void *)tail, tlen, p, 0) >= 0) parked = (uintptr_t)p;
+    else if (p) os_unmap(p, tlen);
+    unmap_clean(parked ? base + old : tail, parked ? HAK_PAGE : tlen + HAK_PAGE);
+    if (parked) HAK_UNPOISON((void *)tail, tlen);
+    hak_lock();
     uint64_t now = os_now_ms();
     pool_expire_locked(now, &s);
-    pool_put_locked(base + len + HAK_PAGE, old - len, now, &s);
+    if (parked) pool_put_locked(parked, tlen, now, &s);
     hak_unlock();
     spill_release(&s);
 }
@@ -358,36 +408,51 @@ static int grow_here(hak_chunk_t *c, size_t len)
 #define MOVE_REFUSED ((void *)1)
 
 /* Move the block's pages to a new reservation of len bytes whose extension
- * has been filled and opened first, so nothing can fail once the pages have
- * moved.  NULL (ENOMEM) or MOVE_REFUSED (the kernel will not move the
- * range: copy instead) with the block untouched. */
+ * has been filled first, so nothing can fail once the pages have moved.
+ * NULL (ENOMEM) or MOVE_REFUSED (the kernel will not move the range: copy
+ * instead) with the block untouched. */
 static void *move_away(hak_chunk_t *c, size_t len)
 {
     uintptr_t base = (uintptr_t)c;
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, size = len - uoff;
     uintptr_t olduser = base + uoff;
-    char *t = os_reserve(len + HAK_PAGE, HAK_CHUNK);
+    char *t = os_reserve(len + HAK_PAGE, HAK_CHUNK, 0, 1);
     if (!t) return NULL;
-    fill_from_cache((uintptr_t)t + old, len - old);
-    if (os_protect(t, uoff, 1) != 0 || os_protect(t + old, len - old, 1) != 0) {
+    if (os_protect(t + len, HAK_PAGE, 0) != 0) {
         os_unmap(t, len + HAK_PAGE);
         return NULL;
     }
+    fill_from_cache((uintptr_t)t + old, len - old);
     hak_chunk_t *d = (hak_chunk_t *)(void *)t;
     desc_write(d, uoff, len);
     spill_t s;
     s.n = 0;
-    hak_lock();
-    if (os_move((void *)olduser, old - uoff, t + uoff) != 0) {
-        hak_unlock();
-        os_unmap(t, len + HAK_PAGE);
-        return MOVE_REFUSED;
+    int m = os_move((void *)olduser, oldsize, t + uoff, 1);
+    int hole = 0;
+    if (m == 1) {            /* the old range is still ours, empty: make it a hole */
+        hole = os_hole((void *)olduser, oldsize) == 0;
+        if (hole) HAK_POISON((void *)olduser, oldsize);    /* ASan names a use of the old pointer */
+        else spill_add(&s, olduser, oldsize);              /* unmapped once out of the chunk map */
+        hak_lock();
+    } else {
+        /* the move unmaps the old range: under the lock, so that no block of
+         * ours appears there before its chunk-map entries are cleared */
+        hak_lock();
+        if (os_move((void *)olduser, oldsize, t + uoff, 0) < 0) {
+            hak_unlock();
+            os_unmap(t, len + HAK_PAGE);
+            return MOVE_REFUSED;
+        }
     }
     /* the old descriptor stays mapped in the ring, saying FREE */
     cmap_clear(base, old);
     HAK_LSAN_UNROOT(c, old);
-    ring_push_locked(olduser, base, uoff, &s);
-    spill_add(&s, base + old, HAK_PAGE);   /* the old guard */
+    if (hole) {
+        ring_push_locked(olduser, base, old + HAK_PAGE, &s);
+    } else {
+        ring_push_locked(olduser, base, uoff, &s);
+        spill_add(&s, base + old, HAK_PAGE);   /* the old guard */
+    }
     cmap_set((uintptr_t)t, len, d);
     commit_add_locked((int64_t)len - (int64_t)old);
     live_bytes += size - oldsize;

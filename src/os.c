@@ -49,15 +49,16 @@ void os_purge(void *p, size_t len)
     errno = e;
 }
 
-void *os_reserve(size_t len, size_t align)
+void *os_reserve(size_t len, size_t align, size_t phase, int rw)
 {
     int e = errno;
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     size_t over = len + align;
     if (over < len) { errno = e; return NULL; }
-    char *raw = mmap(NULL, over, PROT_NONE, flags, -1, 0);
+    char *raw = mmap(NULL, over, rw ? PROT_READ | PROT_WRITE : PROT_NONE, flags, -1, 0);
     if (raw == MAP_FAILED) { errno = e; return NULL; }
-    char *p = (char *)align_up((uintptr_t)raw, align);
+    char *p = (char *)align_up((uintptr_t)raw - phase, align) + phase;
+    if (p < raw) p += align;
     if (p > raw) munmap(raw, (size_t)(p - raw));
     size_t tail = (size_t)((raw + over) - (p + len));
     if (tail) munmap(p + len, tail);
@@ -73,12 +74,40 @@ int os_protect(void *p, size_t len, int rw)
     return r;
 }
 
-int os_move(void *src, size_t len, void *dst)
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4      /* Linux 5.7 */
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000   /* Linux 4.17; older kernels take it as a hint */
+#endif
+
+int os_move(void *src, size_t len, void *dst, int keep)
 {
     int e = errno;
-    void *q = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    int r = -1;
+    if (keep)
+        r = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, dst) == dst ? 1 : -1;
+    else
+        r = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst ? 0 : -1;
     errno = e;
-    return q == dst ? 0 : -1;
+    return r;
+}
+
+int os_hole(void *p, size_t len)
+{
+    int e = errno;
+    void *q = mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    errno = e;
+    return q == p ? 0 : -1;
+}
+
+int os_hole_at(void *p, size_t len)
+{
+    int e = errno;
+    void *q = mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (q != MAP_FAILED && q != p) munmap(q, len);   /* taken as a hint elsewhere */
+    errno = e;
+    return q == p ? 0 : -1;
 }
 
 int os_grow(void *p, size_t oldlen, size_t newlen)

@@ -14,18 +14,26 @@ void *os_map(size_t len, size_t align);
 void  os_unmap(void *p, size_t len);
 /* Give the pages of [p, p+len) back; they stay mapped and read as zero. */
 void  os_purge(void *p, size_t len);
-/* Address space of len bytes (multiple of the page) aligned to align (a power
- * of two >= page), PROT_NONE and without memory behind it.  NULL when the
- * kernel says no. */
-void *os_reserve(size_t len, size_t align);
+/* len bytes (multiple of the page) of fresh address space at an address p
+ * with p % align == phase (align a power of two >= page, phase < align, a
+ * multiple of the page), readable and writable (rw != 0) or PROT_NONE; no
+ * memory is committed until touched.  NULL when the kernel says no. */
+void *os_reserve(size_t len, size_t align, size_t phase, int rw);
 /* Make [p, p+len) readable and writable (rw != 0) or inaccessible (rw == 0).
  * 0, or -1 when the kernel says no (the range is then unchanged). */
 int   os_protect(void *p, size_t len, int rw);
 /* Move the pages of [src, src+len) to [dst, dst+len), replacing what was
- * mapped there, without copying them; src is then unmapped.  0, or -1 with
- * both ranges unchanged (older kernels refuse a range spanning several
- * mappings). */
-int   os_move(void *src, size_t len, void *dst);
+ * mapped there, without copying them.  keep != 0: src stays mapped, empty
+ * (Linux 5.7), returns 1; keep == 0: src is unmapped, returns 0.  -1:
+ * nothing moved (the kernel cannot keep src, or, before Linux 6.17, the
+ * range spans several mappings). */
+int   os_move(void *src, size_t len, void *dst, int keep);
+/* Replace the mapping [p, p+len) (ours) by PROT_NONE address space: any
+ * access faults, and its pages are freed.  0, or -1 (nothing changed). */
+int   os_hole(void *p, size_t len);
+/* Map PROT_NONE address space at exactly [p, p+len), which must be unmapped:
+ * 0, or -1 when anything is mapped there (nothing changed). */
+int   os_hole_at(void *p, size_t len);
 /* Grow the mapping [p, p+oldlen), which must be one mapping, to newlen bytes
  * where it lies, with its protection.  0, or -1 when the address space above
  * is taken (nothing changed). */
