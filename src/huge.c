@@ -242,6 +242,14 @@ static void ring_push_locked(uintptr_t user, uintptr_t desc, size_t dlen, spill_
     atomic_store_explicit(&ring[i], user, memory_order_relaxed);
 }
 
+/* The tools are told the guard page is off limits, so they name an overflow
+ * into it before the fault (Memcheck does not follow mprotect). */
+static void guard_mark(uintptr_t g)
+{
+    HAK_POISON((void *)g, HAK_PAGE);
+    if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((void *)g, HAK_PAGE);
+}
+
 /* Under the tools the descriptor region is hakmem's own, defined memory,
  * whatever Memcheck made of the PROT_NONE reservation it was carved from. */
 static void desc_write(hak_chunk_t *d, size_t uoff, size_t len)
@@ -269,6 +277,7 @@ void *huge_alloc(size_t n, size_t align, int zero)
         errno = ENOMEM;
         return NULL;
     }
+    guard_mark((uintptr_t)c + len);
     size_t filled = fill_from_cache((uintptr_t)c + uoff, size);
     hak_chunk_t *d = (hak_chunk_t *)(void *)c;
     desc_write(d, uoff, len);
@@ -350,6 +359,7 @@ static void shrink_here(hak_chunk_t *c, size_t len)
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, size = len - uoff;
     if (os_hole((void *)(base + len), HAK_PAGE) != 0) return;
     hak_san_resize((void *)(base + uoff), oldsize, size);
+    guard_mark(base + len);
     spill_t s;
     s.n = 0;
     /* readers see the smaller block, and no chunk beyond it names it any
@@ -402,6 +412,7 @@ static int grow_here(hak_chunk_t *c, size_t len)
     live_bytes += delta;
     hak_unlock();
     hak_san_resize((void *)(base + uoff), oldsize, len - uoff);
+    guard_mark(base + len);
     return 1;
 }
 
@@ -422,6 +433,7 @@ static void *move_away(hak_chunk_t *c, size_t len)
         os_unmap(t, len + HAK_PAGE);
         return NULL;
     }
+    guard_mark((uintptr_t)t + len);
     fill_from_cache((uintptr_t)t + old, len - old);
     hak_chunk_t *d = (hak_chunk_t *)(void *)t;
     desc_write(d, uoff, len);
@@ -440,7 +452,7 @@ static void *move_away(hak_chunk_t *c, size_t len)
         hak_lock();
         if (os_move((void *)olduser, oldsize, t + uoff, 0) < 0) {
             hak_unlock();
-            os_unmap(t, len + HAK_PAGE);
+            unmap_clean((uintptr_t)t, len + HAK_PAGE);
             return MOVE_REFUSED;
         }
     }
