@@ -10,8 +10,11 @@ glibc programs.  Runs are interleaved: repetition r runs each benchmark under
 every allocator, in an order rotated by r, so slow drifts of a shared machine
 (other jobs, thermal state) hit every allocator alike.  Peak RSS of each run
 comes from the benchmark's own VmHWM (wait4()'s ru_maxrss as fallback; see
-run_once's caller for why).  Environment: BENCH_RUNS, BENCH_SCALE,
-BENCH_ALLOCS (comma list), BENCH_ONLY (comma list of benchmark names).
+run_once's caller for why); CPU time, system time and minor page faults
+come from wait4()'s rusage of the whole run.  Environment: BENCH_RUNS,
+BENCH_SCALE, BENCH_ALLOCS (comma list), BENCH_ONLY (comma list of benchmark
+names), BENCH_EXTRA (comma list of name=path.so: more allocators run beside
+the others, e.g. hakmem-before=/tmp/old/libhakmem.so for a before/after).
 """
 import argparse
 import datetime
@@ -64,6 +67,7 @@ def benchmarks(scale):
         ("pair-1M", "pair", ["1048576", n(2e5, 100)], "ns_per_pair", False),
         ("realloc-grow", "realloc_grow", ["64", "1048576", n(2e5, 1000), "42"], "ops_per_sec", True),
         ("memheavy", "memheavy", [n(256, 16), "16", "16384", "10", "3", "42"], "ops_per_sec", True),
+        ("malloc-large", "malloc_large", ["20", n(1000, 20), "5242880", "26214400", "42"], "cpu_sec", False),
         # issue 10: threads re-created every round, blocks freed by other (exited) threads
         ("thread-churn", "churn", ["8", n(100, 4), "20000", "5000", "42"], "ops_per_cpu_sec", True),
         ("rptest-2T", "rptest", ["2", n(2000, 20), "4000", "64", "42"], "ops_per_cpu_sec", True),
@@ -87,7 +91,22 @@ def allocators(hakmem_lib):
                     out.append((pname, lib))
                 else:
                     print("run.py: %s not found: %s skipped (make deps)" % (lib, pname), file=sys.stderr)
+    for item in os.environ.get("BENCH_EXTRA", "").split(","):
+        name, _, lib = item.strip().partition("=")
+        if not name:
+            continue
+        if lib and os.path.exists(lib):
+            out.append((name, os.path.abspath(lib)))
+        else:
+            print("run.py: BENCH_EXTRA %s: %s not found: skipped" % (name, lib), file=sys.stderr)
     return out
+
+
+def expected_object(name, lib):
+    """Substring of the object malloc must resolve to under this allocator."""
+    if name in PROFILE_OBJ:
+        return PROFILE_OBJ[name]
+    return os.path.basename(lib).split(".so")[0] if lib else None
 
 
 def env_for(lib):
@@ -100,6 +119,7 @@ def env_for(lib):
 
 def run_once(binary, args, lib, timeout, expect=None):
     """Runs one benchmark; returns (dict of RESULT fields, maxrss KiB, error).
+    The fields gain rusage_cpu, rusage_sys (seconds) and rusage_minflt.
     `expect`: substring of the object that malloc must resolve to (the
     benchmarks print it); a mismatch is an error, not a silent glibc run."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -136,6 +156,9 @@ def run_once(binary, args, lib, timeout, expect=None):
                     fields[k] = float(v)
         if not fields:
             return None, rusage.ru_maxrss, "no RESULT line: " + text[-300:]
+        fields["rusage_cpu"] = rusage.ru_utime + rusage.ru_stime
+        fields["rusage_sys"] = rusage.ru_stime
+        fields["rusage_minflt"] = float(rusage.ru_minflt)
         return fields, rusage.ru_maxrss, None
 
 
@@ -242,7 +265,17 @@ def fmt_metric(v, metric):
         return "%.2f M/s" % (v / 1e6)
     if metric == "ops_per_cpu_sec":
         return "%.2f M/cpu-s" % (v / 1e6)
+    if metric == "cpu_sec":
+        return "%.2f s CPU" % v
     return "%.1f ns" % v
+
+
+def fmt_count(v):
+    if v >= 1e6:
+        return "%.2fM" % (v / 1e6)
+    if v >= 1e4:
+        return "%.0fk" % (v / 1e3)
+    return "%.0f" % v
 
 
 def speed_ratio(v, ref, higher):
@@ -307,6 +340,10 @@ def targets_section(benches, ratios, peers, rss_rows, cg):
         r, p = max(best)
         out.append("| %s: hakmem >= best peer | best is %s at %.2fx hakmem (hakmem = %.0f%% of it) | %s |"
                    % (bname, p, r, 100.0 / r, "yes" if r <= 1.0 else "**no**"))
+    if "malloc-large" in ratios and ratios["malloc-large"].get("glibc") is not None:
+        r = ratios["malloc-large"]["glibc"]
+        out.append("| malloc-large: hakmem CPU <= glibc's (issue 10) | hakmem uses %.2fx glibc's CPU time | %s |"
+                   % (r, "yes" if r <= 1.0 else "**no**"))
     worst = None
     for bname, row in rss_rows:
         if "final" in bname:        # not a peak
@@ -413,6 +450,7 @@ def main():
     results = {b[0]: {n: [] for n, _ in allocs} for b in benches}
     rss = {b[0]: {n: [] for n, _ in allocs} for b in benches}
     final_rss = {n: [] for n, _ in allocs}
+    usage = {b[0]: {n: [] for n, _ in allocs} for b in benches}   # (cpu, sys, minflt) per run
     errors = []
     t_start = time.monotonic()
     for rep in range(a.runs):
@@ -420,7 +458,7 @@ def main():
         for bname, binary, bargs, metric, _ in benches:
             for name, lib in order:
                 fields, maxrss, err = run_once(os.path.join(a.bin, binary), bargs, lib, a.timeout,
-                                               PROFILE_OBJ.get(name))
+                                               expected_object(name, lib))
                 if err:
                     errors.append("%s/%s run %d: %s" % (bname, name, rep + 1, err.strip()))
                     print("  %-16s %-9s FAILED: %s" % (bname, name, err.strip()[:200]), flush=True)
@@ -433,6 +471,7 @@ def main():
                 rss[bname][name].append(fields.get("vmhwm_kib", maxrss))
                 if "final_rss_kib" in fields:
                     final_rss[name].append(fields["final_rss_kib"])
+                usage[bname][name].append((fields["rusage_cpu"], fields["rusage_sys"], fields["rusage_minflt"]))
                 print("  run %d %-16s %-9s %14s  peak RSS %7.1f MiB" %
                       (rep + 1, bname, name, fmt_metric(fields[metric], metric),
                        rss[bname][name][-1] / 1024.0), flush=True)
@@ -487,6 +526,22 @@ def main():
                 cells.append("%.1f (%.2f)" % (v / 1024.0, v / g))
             else:
                 cells.append("%.1f" % (v / 1024.0))
+        lines.append("| %s | %s |" % (bname, " | ".join(cells)))
+    lines.append("\n## CPU time (user + system), system time and minor page faults of the whole run "
+                 "(medians; wait4 rusage)\n")
+    lines.append("| benchmark | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---|" * len(names))
+    for bname, _, _, _, _ in benches:
+        cells = []
+        for n in names:
+            u = usage[bname][n]
+            if not u:
+                cells.append("FAIL")
+                continue
+            cpu = statistics.median(x[0] for x in u)
+            sys_ = statistics.median(x[1] for x in u)
+            flt = statistics.median(x[2] for x in u)
+            cells.append("%.2f s / %.2f s / %s" % (cpu, sys_, fmt_count(flt)))
         lines.append("| %s | %s |" % (bname, " | ".join(cells)))
     if cg:
         lines.append("\n## Instructions per Tiny malloc+free pair (callgrind, ring of 1000 live 16-byte blocks)\n")

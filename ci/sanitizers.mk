@@ -29,7 +29,7 @@ SAN_AOBJS  := $(patsubst src/%.c,$(SAN_ADIR)/obj/%.o,$(CORE_SRCS))
 SAN_PROGS  := clean roots bugs
 SAN_DEPS   := tests/sanitizers/san.h include/hakmem.h
 # C tests of tests/ reused under ASan (they call the plain names; see hak_names.h)
-SAN_TSRC   := $(wildcard tests/api.c tests/threads.c tests/forkt.c)
+SAN_TSRC   := $(wildcard tests/api.c tests/threads.c tests/forkt.c tests/huge.c)
 # (not forkt.c under ASan: see run.sh)
 SAN_ATESTS := $(patsubst tests/%.c,$(SAN_ADIR)/t-%,$(filter-out tests/forkt.c,$(SAN_TSRC)))
 # static tests/ programs built by tests/tests.mk, run under Memcheck

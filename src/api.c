@@ -44,7 +44,7 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
         if (likely(p != NULL)) return p;
     } else {
         hak_init();
-        if (!HAK_TOOLS_ON) return huge_alloc(n, 0);
+        if (!HAK_TOOLS_ON) return huge_alloc(n, 0, 0);
     }
     return alloc_miss(n);
 }
@@ -93,11 +93,15 @@ void *hak_calloc(size_t n, size_t size)
 {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+    if (total > HAK_MID_MAXREQ) {
+        hak_init();
+        void *h = huge_alloc(total, 0, 1);   /* zeroes only the recycled pages: fresh ones are zero */
+        if (h != NULL && HAK_TOOLS_RT)
+            VALGRIND_MAKE_MEM_DEFINED(h, total);   /* ...which Memcheck must be told */
+        return h;
+    }
     void *p = hak_malloc(total);
-    if (p != NULL && total <= HAK_MID_MAXREQ)   /* huge blocks are fresh mappings: already zero */
-        memset(p, 0, total);
-    else if (p != NULL && HAK_TOOLS_RT)
-        VALGRIND_MAKE_MEM_DEFINED(p, total);    /* ...which Memcheck must be told */
+    if (p != NULL) memset(p, 0, total);
     return p;
 }
 
@@ -120,7 +124,17 @@ void *hak_realloc(void *p, size_t n)
     size_t old = usable_of(&w, p);
     if (w.chunk != NULL && p == (void *)w.user) {
         if (w.chunk->kind == HAK_CHUNK_HUGE) {
-            if (n > HAK_MID_MAXREQ) return huge_realloc(w.chunk, n);
+            /* a huge block stays huge while the new size is huge (in place or
+             * moved by mremap, the old descriptor kept readable) */
+            if (n > HAK_MID_MAXREQ) {
+                st = HAK_FREE_OK;
+                void *q = huge_realloc(w.chunk, n, &st);
+                if (q == NULL && st != HAK_FREE_OK) {   /* a racing free or realloc owns it */
+                    hak_report(st, p, "realloc");
+                    errno = EINVAL;
+                }
+                return q;
+            }
         } else if (n <= HAK_MID_MAXREQ && hak_size_class(n) == w.unit->cls) {
             /* in place only within its own class: a block's class then
              * always matches the last size asked for (sized.c) */
@@ -162,7 +176,8 @@ static void *aligned_impl(size_t a, size_t n)
                           hak_hdr_check(hak_key(al), HAK_ST_ALLOC), HAK_TOOLS_RT);
         return HAK_TOOLS_ON ? tool_handout(q, (void *)al, n) : (void *)al;
     }
-    void *p = huge_alloc(n, a);
+    hak_init();
+    void *p = huge_alloc(n, a, 0);
     return HAK_TOOLS_ON && p ? tool_handout(p, p, n) : p;
 }
 
@@ -198,13 +213,15 @@ int hak_trim(void)
 {
     hak_init();
     heap_collect_all(hak_tl_own);
-    return slab_purge(true);
+    int r = slab_purge(true);
+    return huge_trim() | r;
 }
 
 int hak_heap_check(void)
 {
     hak_init();
     int r = slab_check_all();
+    if (!r) r = huge_check_all();
     if (r) {
         static const char m[] = "hakmem: heap check failed\n";
         os_write(2, m, sizeof m - 1);

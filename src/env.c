@@ -12,6 +12,8 @@ hak_options_t hak_opt = {
     .purge_bytes = 512u << 10,
     .idle_bytes = 2048u << 10,
     .decay_ms = 500,
+    .huge_cache_bytes = (size_t)256 << 20,
+    .huge_decay_ms = 1000,
 };
 
 static void warn_bad(const char *name, const char *val)
@@ -38,19 +40,26 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
-/* a decimal number below 2^(64 - shift) / 10, shifted left by `shift` */
-static int parse_num(const char *v, size_t *out, unsigned shift)
+/* a decimal number below 2^53, no sign, no suffix */
+static int parse_uint(const char *v, uint64_t *out)
 {
-    size_t x = 0;
+    uint64_t x = 0;
     if (!*v) return -1;
     for (; *v; v++) {
-        if (*v < '0' || *v > '9' || x > (SIZE_MAX >> (shift + 4))) return -1;
-        x = x * 10 + (size_t)(*v - '0');
+        if (*v < '0' || *v > '9' || x > ((uint64_t)1 << 53) / 10) return -1;
+        x = x * 10 + (uint64_t)(*v - '0');
     }
-    *out = x << shift;
+    *out = x;
     return 0;
 }
-static int parse_kib(const char *v, size_t *out) { return parse_num(v, out, 10); }
+
+static int parse_kib(const char *v, size_t *out)
+{
+    uint64_t x;
+    if (parse_uint(v, &x) || x > (SIZE_MAX >> 11)) return -1;
+    *out = (size_t)x << 10;
+    return 0;
+}
 
 void env_init(void)
 {
@@ -63,9 +72,13 @@ void env_init(void)
         warn_bad("HAKMEM_PURGE_KB", v);
     if ((v = secure_getenv("HAKMEM_IDLE_KB")) && parse_kib(v, &hak_opt.idle_bytes))
         warn_bad("HAKMEM_IDLE_KB", v);
-    size_t ms;
+    uint64_t ms;
     if ((v = secure_getenv("HAKMEM_DECAY_MS"))) {
-        if (parse_num(v, &ms, 0) || ms > 3600000u) warn_bad("HAKMEM_DECAY_MS", v);
+        if (parse_uint(v, &ms) || ms > 3600000u) warn_bad("HAKMEM_DECAY_MS", v);
         else hak_opt.decay_ms = (uint32_t)ms;
     }
+    if ((v = secure_getenv("HAKMEM_HUGE_CACHE_KB")) && parse_kib(v, &hak_opt.huge_cache_bytes))
+        warn_bad("HAKMEM_HUGE_CACHE_KB", v);
+    if ((v = secure_getenv("HAKMEM_HUGE_DECAY_MS")) && parse_uint(v, &hak_opt.huge_decay_ms))
+        warn_bad("HAKMEM_HUGE_DECAY_MS", v);
 }

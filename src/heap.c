@@ -308,7 +308,7 @@ static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
 static void idle_sweep_maybe(hak_heap_t *h)
 {
     if (h->nidle == 0) return;
-    uint32_t now = os_now_ms();
+    uint32_t now = (uint32_t)os_now_ms();   /* differences mod 2^32 */
     if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
 }
 
@@ -316,7 +316,7 @@ static void idle_sweep_maybe(hak_heap_t *h)
  * bytes (shared by all classes), evicting the longest idle first. */
 static void idle_add(hak_heap_t *h, hak_slab_t *s)
 {
-    uint32_t now = os_now_ms();
+    uint32_t now = (uint32_t)os_now_ms();   /* differences mod 2^32 */
     if (!s->in_idle) {
         size_t b = span_bytes(s);
         if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }

@@ -43,6 +43,8 @@ typedef struct hak_options {
     size_t idle_bytes;     /* empty spans a heap keeps for reuse, all classes together */
     uint32_t decay_ms;     /* an empty span idle this long goes back to its chunk, and a
                               released unit dirty this long is purged */
+    size_t huge_cache_bytes;   /* cap of the cache of freed huge pages; 0: no cache */
+    uint64_t huge_decay_ms;    /* cached huge pages unused this long go back to the OS */
 } hak_options_t;
 extern hak_options_t hak_opt;
 void env_init(void);
@@ -56,6 +58,7 @@ void slab_orphan_settle(hak_slab_t *s);              /* the last block of an aba
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
 void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
 void commit_add_locked(int64_t n);
+uint64_t commit_locked(void);                        /* bytes held now (the sum commit_add_locked keeps) */
 int  slab_check_all(void);
 
 /* ---- heap.c ---- */
@@ -72,11 +75,16 @@ void  heap_foreach(void (*fn)(hak_heap_t *, void *), void *arg);
 void  heap_atfork_child(void);
 
 /* ---- huge.c ---- */
-void  *huge_alloc(size_t n, size_t align);
+void  *huge_alloc(size_t n, size_t align, int zero);   /* zero: calloc's zeroed memory */
 hak_free_status huge_free(hak_chunk_t *c);   /* OK, or DOUBLE when a racing free won */
-void  *huge_realloc(hak_chunk_t *c, size_t n);
+/* NULL with errno ENOMEM and the block intact when the kernel says no, or with
+ * *st = DOUBLE (nothing touched) when a racing free or realloc owns the block */
+void  *huge_realloc(hak_chunk_t *c, size_t n, hak_free_status *st);
 bool   huge_recently_freed(uintptr_t a);
-void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs);
+void   huge_stats(uint64_t *live_bytes, uint64_t *live_blocks, uint64_t *allocs, uint64_t *cached);
+void   huge_tick(void);      /* cheap: gives back cached pages older than the delay */
+int    huge_trim(void);      /* gives back every cached page; 1 if there were any */
+int    huge_check_all(void); /* 0, or -1 when the cache's bookkeeping is off */
 
 /* ---- report.c (one-line messages; never allocates) ---- */
 void hak_report(hak_free_status st, const void *p, const char *fn);   /* rejected: count, then the policy */

@@ -1,4 +1,4 @@
-/* os.c: mmap/munmap/mremap/madvise/mincore/getrandom, errno preserved.
+/* os.c: mmap/munmap/mremap/mprotect/madvise/mincore/getrandom/clocks, errno preserved.
  * The contracts in os.h and proofs/README.md are what the proofs assume. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,14 +35,6 @@ void *os_map(size_t len, size_t align)
     return p;
 }
 
-void *os_reserve(size_t len)
-{
-    int e = errno;
-    void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    errno = e;
-    return p == MAP_FAILED ? NULL : p;
-}
-
 void os_unmap(void *p, size_t len)
 {
     int e = errno;
@@ -57,25 +49,73 @@ void os_purge(void *p, size_t len)
     errno = e;
 }
 
-void *os_remap(void *p, size_t oldlen, size_t newlen, size_t align)
+void *os_reserve(size_t len, size_t align, size_t phase, int rw)
 {
     int e = errno;
-    /* Try in place first: keeps the address, hence the alignment. */
-    void *q = mremap(p, oldlen, newlen, 0);
-    if (q != MAP_FAILED) { errno = e; return q; }
-    /* Reserve an aligned target, then move the pages there without copying. */
-    size_t over = newlen + align;
-    char *raw = mmap(NULL, over, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    size_t over = len + align;
+    if (over < len) { errno = e; return NULL; }
+    char *raw = mmap(NULL, over, rw ? PROT_READ | PROT_WRITE : PROT_NONE, flags, -1, 0);
     if (raw == MAP_FAILED) { errno = e; return NULL; }
-    char *t = (char *)align_up((uintptr_t)raw, align);
-    q = mremap(p, oldlen, newlen, MREMAP_MAYMOVE | MREMAP_FIXED, t);
-    if (q == MAP_FAILED) { munmap(raw, over); errno = e; return NULL; }
-    /* the target range was replaced; drop the reserve around it */
-    if (t > raw) munmap(raw, (size_t)(t - raw));
-    size_t tail = (size_t)((raw + over) - (t + newlen));
-    if (tail) munmap(t + newlen, tail);
+    char *p = (char *)align_up((uintptr_t)raw - phase, align) + phase;
+    if (p < raw) p += align;
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    size_t tail = (size_t)((raw + over) - (p + len));
+    if (tail) munmap(p + len, tail);
     errno = e;
-    return q;
+    return p;
+}
+
+int os_protect(void *p, size_t len, int rw)
+{
+    int e = errno;
+    int r = mprotect(p, len, rw ? PROT_READ | PROT_WRITE : PROT_NONE);
+    errno = e;
+    return r;
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4      /* Linux 5.7 */
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000   /* Linux 4.17; older kernels take it as a hint */
+#endif
+
+int os_move(void *src, size_t len, void *dst, int keep)
+{
+    int e = errno;
+    int r = -1;
+    if (keep)
+        r = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, dst) == dst ? 1 : -1;
+    else
+        r = mremap(src, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst ? 0 : -1;
+    errno = e;
+    return r;
+}
+
+int os_hole(void *p, size_t len)
+{
+    int e = errno;
+    void *q = mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    errno = e;
+    return q == p ? 0 : -1;
+}
+
+int os_hole_at(void *p, size_t len)
+{
+    int e = errno;
+    void *q = mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (q != MAP_FAILED && q != p) munmap(q, len);   /* taken as a hint elsewhere */
+    errno = e;
+    return q == p ? 0 : -1;
+}
+
+int os_grow(void *p, size_t oldlen, size_t newlen)
+{
+    int e = errno;
+    void *q = mremap(p, oldlen, newlen, 0);
+    errno = e;
+    return q == p ? 0 : -1;
 }
 
 int os_page_mapped(uintptr_t page)
@@ -139,16 +179,16 @@ _Noreturn void os_abort(void)
     _exit(127);
 }
 
+uint64_t os_now_ms(void)
+{
+    struct timespec ts;
+    int e = errno;   /* every os_ function preserves errno */
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    errno = e;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 size_t os_page_size(void)
 {
     return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-uint32_t os_now_ms(void)
-{
-    struct timespec ts;
-    int e = errno;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    errno = e;
-    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }

@@ -95,10 +95,10 @@ EXPORT int malloc_info(int options, FILE *fp)
 {
     if (options != 0) return EINVAL;
     hak_stats s;
-    uint64_t live[HAK_NCLASS], hb, hk, ha;
+    uint64_t live[HAK_NCLASS], hb, hk, ha, hc;
     hak_get_stats(&s);   /* first: fprintf below may malloc (the stream's buffer) */
     hak_class_live(live);
-    huge_stats(&hb, &hk, &ha);
+    huge_stats(&hb, &hk, &ha, &hc);
     unsigned long long committed = s.committed, peak = s.peak_committed;
     unsigned long long rest = s.committed > s.live_bytes ? s.committed - s.live_bytes : 0;
     fputs("<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n", fp);

@@ -90,6 +90,15 @@ static inline void hak_san_internal_done(void *p, size_t n)
         VALGRIND_MAKE_MEM_NOACCESS(p, n);
 }
 
+/* a huge block resized in place (huge.c): the tools follow its new end */
+static inline void hak_san_resize(void *p, size_t old, size_t now)
+{
+    if (now > old) HAK_UNPOISON((char *)p + old, now - old);
+    else HAK_POISON((char *)p + now, old - now);
+    if (HAK_TOOLS_RT)
+        VALGRIND_RESIZEINPLACE_BLOCK(p, old, now, 0);
+}
+
 /* ---- The in-band bytes: tiny tag at p - 1, mid header at p - 16.
  * They are the allocator's, not part of the block in front of them, so both
  * tools keep them off limits to the program (ASan: poisoned from chunk_new

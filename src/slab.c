@@ -27,6 +27,7 @@ void commit_add_locked(int64_t n)
 }
 
 static void purge_maybe_locked(uint32_t now);
+uint64_t commit_locked(void) { return committed; }
 
 #define ALL_UNITS 0xfffffffeu                /* units 1..31 */
 
@@ -96,6 +97,7 @@ static hak_chunk_t *chunk_new(void)
 hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
 {
     unsigned k = span_units(cls);
+    huge_tick();   /* the huge cache decays on slab paths too (a test and a clock read) */
     hak_lock();
     hak_chunk_t *c;
     unsigned u = 0;
@@ -276,7 +278,7 @@ static void release_locked(hak_slab_t *s)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     c->free_units |= ((1u << k) - 1u) << u;
     c->dirty_units |= ((1u << k) - 1u) << u;
-    uint32_t now = os_now_ms();
+    uint32_t now = (uint32_t)os_now_ms();   /* differences mod 2^32 */
     for (unsigned i = u; i < u + k; i++) {
         c->dirty_ms[i] = now;
         c->dirty_seq[i] = ++release_seq;
@@ -288,6 +290,7 @@ static void release_locked(hak_slab_t *s)
 
 void slab_release(hak_slab_t *s)
 {
+    huge_tick();   /* the huge cache decays on slab paths too; it takes the lock itself */
     hak_lock();
     release_locked(s);
     hak_unlock();

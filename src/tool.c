@@ -136,7 +136,7 @@ void *tool_handout(void *block, void *user, size_t n)
 void *tool_malloc(size_t n)
 {
     hak_init();
-    void *b = n <= HAK_MID_MAXREQ ? heap_alloc_slow(n) : huge_alloc(n, 0);
+    void *b = n <= HAK_MID_MAXREQ ? heap_alloc_slow(n) : huge_alloc(n, 0, 0);
     return b ? tool_handout(b, b, n) : NULL;
 }
 

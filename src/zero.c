@@ -30,7 +30,7 @@ static uintptr_t zero_region(void)
     hak_lock();
     b = atomic_load_explicit(&zero_base, memory_order_relaxed);
     if (b == 0) {
-        b = (uintptr_t)os_reserve(ZERO_LEN);
+        b = (uintptr_t)os_reserve(ZERO_LEN, HAK_PAGE, 0, 0);
         atomic_store_explicit(&zero_base, b, memory_order_release);
     }
     hak_unlock();

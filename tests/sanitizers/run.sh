@@ -49,10 +49,11 @@ asan)
     # not forkt.c: a child forked while another thread is inside clang 14's
     # ASan runtime (its allocator) can deadlock there (seen here: SIGALRM in
     # 1 of 60 children); that is ASan's problem, not hakmem's
-    for t in api threads; do
+    for t in api threads huge; do
         [ -x "$D/t-$t" ] || continue
         case $t in
         threads) run "tests/$t.c (plain names -> hak_*)" 180 env T_ITERS=50000 T_ROUNDS=20 "$D/t-$t" ;;
+        huge)    run "tests/$t.c (plain names -> hak_*)" 180 env HAKMEM_HUGE_DECAY_MS=300 "$D/t-$t" ;;
         *)       run "tests/$t.c (plain names -> hak_*)" 120 "$D/t-$t" ;;
         esac
     done
@@ -61,9 +62,10 @@ valgrind)
     run "clean (hak_* direct)"            240 "${VG[@]}" "$D/clean" 1
     run "roots (leak check sees through hakmem blocks)" 60 "${VG[@]}" "$D/roots"
     if [ -n "$TD" ]; then
-        for t in api threads forkt; do
+        for t in api threads forkt huge; do
             if [ ! -x "$TD/$t" ]; then echo "skip tests/$t.c: $TD/$t not built"; continue; fi
             case $t in
+            huge)    run "tests/$t.c (libhakmem.a)" 240 env HAKMEM_HUGE_DECAY_MS=300 T_RACE_TRIALS=2 T_RACE_ITERS=50 "${VG[@]}" "$TD/$t" ;;
             threads) run "tests/$t.c (libhakmem.a)" 240 env T_THREADS=3 T_ITERS=4000 T_ROUNDS=4 "${VG[@]}" "$TD/$t" ;;
             # forked children exit while the parent's other threads (absent in the
             # child) hold blocks: leaks by construction, so no leak check here
