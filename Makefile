@@ -56,3 +56,4 @@ check: proofs proofs-mutants bench-guard fuzz-smoke
 -include proofs/proofs.mk
 -include ci/sanitizers.mk
 -include ci/install.mk
+-include ci/tsan.mk

@@ -64,6 +64,9 @@ def benchmarks(scale):
         ("pair-1M", "pair", ["1048576", n(2e5, 100)], "ns_per_pair", False),
         ("realloc-grow", "realloc_grow", ["64", "1048576", n(2e5, 1000), "42"], "ops_per_sec", True),
         ("memheavy", "memheavy", [n(256, 16), "16", "16384", "10", "3", "42"], "ops_per_sec", True),
+        # issue 10: threads re-created every round, blocks freed by other (exited) threads
+        ("thread-churn", "churn", ["8", n(100, 4), "20000", "5000", "42"], "ops_per_cpu_sec", True),
+        ("rptest-2T", "rptest", ["2", n(2000, 20), "4000", "64", "42"], "ops_per_cpu_sec", True),
     ]
 
 
@@ -237,6 +240,8 @@ def fmt_metric(v, metric):
         return "FAIL"
     if metric == "ops_per_sec":
         return "%.2f M/s" % (v / 1e6)
+    if metric == "ops_per_cpu_sec":
+        return "%.2f M/cpu-s" % (v / 1e6)
     return "%.1f ns" % v
 
 

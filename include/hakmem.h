@@ -76,7 +76,11 @@ HAKMEM_API void hak_get_stats(hak_stats *out);
 HAKMEM_API void hak_print_stats(int fd);            /* one short summary, written with write(2) */
 HAKMEM_API int  hak_trim(void);                     /* return free memory to the OS; 1 if anything was released */
 /* Walk every slab and huge block and check the allocator's invariants.
- * Returns 0 when consistent, otherwise a negative code (and writes why to fd 2). */
+ * Returns 0 when consistent, otherwise a negative code (and writes why to fd 2).
+ * Safe while other threads allocate and free: their slabs' descriptors are
+ * checked, but their counters and free lists (which they change without a
+ * lock) only when the heaps are quiescent; the caller's own slabs and the
+ * abandoned ones are always checked in full. */
 HAKMEM_API int  hak_heap_check(void);
 HAKMEM_API const char *hak_version(void);
 

@@ -98,7 +98,17 @@ void *hak_realloc(void *p, size_t n)
     if (n <= old && (n >= old / 2 || old <= 64) && p == (void *)w.user) {
         return p;
     }
-    void *q = hak_malloc(n);
+    /* A Mid block that must move to grow takes half as much again as it had,
+     * so a buffer that grows by appends moves O(log n) times rather than at
+     * every class: each move is a copy, a span that may empty and a span that
+     * may fault in.  Never beyond the Mid tier, and only when growing. */
+    size_t want = n;
+    if (n > old && n > HAK_TINY_MAXREQ && n <= HAK_MID_MAXREQ) {
+        size_t grown = old + old / 2;
+        if (grown > n) want = grown < HAK_MID_MAXREQ ? grown : HAK_MID_MAXREQ;
+    }
+    void *q = hak_malloc(want);
+    if (!q && want != n) q = hak_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
     memcpy(q, p, n < old ? n : old);
     st = hak_free_found(&w, p);

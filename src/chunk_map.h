@@ -25,11 +25,15 @@ extern _Atomic(hak_chunk_t *) *hak_cmap;   /* HAK_MAP_N entries; NULL before ini
     ensures model: \result == hak_desc_of(base);
     ensures desc: \result != \null ==> \valid_read(\result);
     ensures uptr: \result != \null ==> 0 <= (uintptr_t)\result <= 18446744073709551615;
+    ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS || \result->kind == HAK_CHUNK_HUGE;
     ensures stride: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].stride > 0;
     ensures first: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==>
           \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first >= HAK_FIRST;
+    ensures cls: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].cls < HAK_NCLASS;
     ensures chunk: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
         \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1)); */
 #ifdef __FRAMAC__

@@ -40,7 +40,7 @@
     predicate hak_grid{L}(hak_unit_t *u, integer off) =
       \at(u->first, L) <= off < \at(u->end, L) && (off - \at(u->first, L)) % \at(u->stride, L) == 0;
     logic integer hak_verdict(integer st) =
-      st == HAK_ST_ALLOC ? HAK_FREE_OK : st == HAK_ST_FREE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
+      st == HAK_ST_ALLOC ? HAK_FREE_OK : st == HAK_ST_FREE || st == HAK_ST_REMOTE ? HAK_FREE_DOUBLE : HAK_FREE_INVALID;
     // verdict of a tiny block from its tag byte and its slab's cookie
     logic integer hak_tverdict(integer tag, integer cookie) = hak_verdict((tag + 256 - cookie) % 256);
     // verdict of a mid block from its header and its slab's class; st is
@@ -148,13 +148,14 @@ __attribute__((noinline, cold)) static hak_free_status hak_classify_foreign(uint
     return HAK_FREE_FOREIGN;
 }
 
-/* Verdict from a decoded state: ALLOC -> OK, FREE -> DOUBLE, else INVALID. */
+/* Verdict from a decoded state: ALLOC -> OK, FREE or REMOTE (freed, waiting
+ * on a remote list) -> DOUBLE, else INVALID. */
 /*@ assigns \nothing;
     ensures \result == hak_verdict(st); */
 static inline hak_free_status hak_state_verdict(uint64_t st)
 {
     if (st == HAK_ST_ALLOC) return HAK_FREE_OK;
-    if (st == HAK_ST_FREE) return HAK_FREE_DOUBLE;
+    if (st == HAK_ST_FREE || st == HAK_ST_REMOTE) return HAK_FREE_DOUBLE;
     return HAK_FREE_INVALID;
 }
 
@@ -184,10 +185,13 @@ static inline hak_free_status hak_block_state(const hak_unit_t *u, const unsigne
     return hak_mid_state(u, p, a);
 }
 
-/* Result of the alias check: the verdict and, when OK, the real user pointer. */
+/* Result of the alias check: the verdict and, when OK, the distance d back
+ * to the real user pointer and the real block's unit (the callers free and
+ * size the real block through it).  16 bytes: returned in registers. */
 typedef struct hak_alias_res {
     hak_free_status st;
-    uintptr_t real;
+    uint32_t d;
+    hak_unit_t *unit;
 } hak_alias_res_t;
 
 /* An off-grid pointer may be an over-aligned pointer handed out by
@@ -200,20 +204,23 @@ typedef struct hak_alias_res {
     requires stride: \forall integer i; 0 <= i < HAK_NSLAB ==> c->unit[i].stride > 0;
     requires first: \forall integer i; 0 <= i < HAK_NSLAB ==>
                       c->unit[i].kind != HAK_SLAB_UNUSED ==> c->unit[i].first >= HAK_FIRST;
+    requires cls: \forall integer i; 0 <= i < HAK_NSLAB ==>
+                      c->unit[i].kind != HAK_SLAB_UNUSED ==> c->unit[i].cls < HAK_NCLASS;
     assigns \nothing;
     ensures \result.st == HAK_FREE_OK || \result.st == HAK_FREE_DOUBLE || \result.st == HAK_FREE_INVALID;
     ensures ok: \result.st == HAK_FREE_OK ==>
       \let d = hak_hdr_aux(p); \let ru = &c->unit[(off - d) / HAK_SLAB];
       hak_hdr_magic(p) == HAK_ALIAS_MAGIC && (hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)) == HAK_ST_ALLOC &&
-      HAK_MID_HDR <= d <= off - u->first && \result.real == a - d &&
+      HAK_MID_HDR <= d <= off - u->first && \result.d == d && \result.unit == ru &&
+      d <= hak_usable(ru->cls) &&
       ru->kind != HAK_SLAB_UNUSED && ru->head == u->head && hak_grid(ru, off - d) &&
       hak_bverdict(ru->kind, *(p - d - 1), ru->cookie, p - d, ru->cls,
                    hak_keyf(a - d, hak_secret) ^ hak_hdr_chk(p - d)) == HAK_FREE_OK; */
-__attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_chunk_t *c, const hak_unit_t *u,
+__attribute__((noinline)) static hak_alias_res_t hak_classify_alias(hak_chunk_t *c, const hak_unit_t *u,
                                                                     const unsigned char *p, uintptr_t a,
                                                                     uintptr_t off)
 {
-    hak_alias_res_t r = { HAK_FREE_INVALID, 0 };
+    hak_alias_res_t r = { HAK_FREE_INVALID, 0, NULL };
     if (off % HAK_ALIGN != 0 || off < (uintptr_t)u->first + HAK_MID_HDR) return r;
     if (!hak_hdr_tool_ok(p)) return r;
     hak_mid_hdr_t h = hak_hdr_read(p);
@@ -222,13 +229,16 @@ __attribute__((noinline)) static hak_alias_res_t hak_classify_alias(const hak_ch
     if (st != HAK_ST_ALLOC && st != HAK_ST_FREE) return r;
     if (h.aux < HAK_MID_HDR || h.aux > off - u->first) return r;
     uintptr_t roff = off - h.aux;
-    const hak_unit_t *ru = &c->unit[roff / HAK_SLAB];
+    hak_unit_t *ru = &c->unit[roff / HAK_SLAB];
     if (ru->kind == HAK_SLAB_UNUSED || ru->head != u->head ||
-        !hak_on_grid(roff, ru->first, ru->end, ru->stride))
+        !hak_on_grid(roff, ru->first, hak_unit_end(ru), ru->stride))
         return r;
+    /* the alias lies inside its block: the bytes from it to the block's end
+     * (hak_usable_size, realloc's copy) are usable - d, never negative */
+    if (h.aux > hak_class_usable(ru->cls)) return r;
     if (st == HAK_ST_FREE) { r.st = HAK_FREE_DOUBLE; return r; }
     r.st = hak_block_state(ru, p - h.aux, a - h.aux);
-    if (r.st == HAK_FREE_OK) r.real = a - h.aux;
+    if (r.st == HAK_FREE_OK) { r.d = h.aux; r.unit = ru; }
     return r;
 }
 
@@ -271,7 +281,7 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     if (c == NULL || c->kind != HAK_CHUNK_SLABS) return NULL;
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
-    if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, u->end, u->stride)) return NULL;
+    if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, hak_unit_end(u), u->stride)) return NULL;
     if (hak_tag_state(hak_tag_load(p, 0), u->cookie) != HAK_ST_ALLOC) return NULL;
     *cp = c;
     return u;
@@ -282,9 +292,11 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     assigns w->chunk, w->user, w->unit;
     behavior null: assumes p == \null;
       ensures \result == HAK_FREE_NULL;
+      ensures kept: w->chunk == \old(w->chunk) && w->unit == \old(w->unit) && w->user == \old(w->user);
     behavior foreign: assumes p != \null && HAK_L_DESC((uintptr_t)p) == \null;
       ensures \result == HAK_FREE_FOREIGN || \result == HAK_FREE_UNMAPPED;
       ensures probe: \result == HAK_FREE_FOREIGN <==> hak_front_mapped((uintptr_t)p);
+      ensures kept: w->chunk == \old(w->chunk) && w->unit == \old(w->unit) && w->user == \old(w->user);
     behavior huge: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
                            HAK_L_DESC((uintptr_t)p)->kind != HAK_CHUNK_SLABS;
       ensures outside: \let c = HAK_L_DESC((uintptr_t)p);
@@ -295,11 +307,15 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
         (uintptr_t)c <= (uintptr_t)p < (uintptr_t)c + c->map_len ==>
         \result == ((uintptr_t)p - (uintptr_t)c == c->huge_uoff ?
                      hak_verdict(c->huge_check ^ hak_keyf((uintptr_t)p, hak_secret)) : HAK_FREE_INVALID);
-      ensures w->chunk == HAK_L_DESC((uintptr_t)p) && w->user == p;
+      ensures where: w->chunk == HAK_L_DESC((uintptr_t)p) && w->user == p;
+      // hak_free_named's fast test (w.unit != NULL) keeps huge blocks out of
+      // the slab free; callers tell the tiers apart by kind == HAK_CHUNK_HUGE
+      ensures no_unit: w->unit == \null && w->chunk->kind == HAK_CHUNK_HUGE;
     behavior unused: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
                              HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
                              HAK_L_UNIT((uintptr_t)p)->kind == HAK_SLAB_UNUSED;
       ensures \result == HAK_FREE_INVALID;
+      ensures where: w->chunk == HAK_L_DESC((uintptr_t)p) && w->unit == HAK_L_UNIT((uintptr_t)p) && w->user == p;
     behavior grid: assumes p != \null && HAK_L_DESC((uintptr_t)p) != \null &&
                            HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
                            HAK_L_UNIT((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
@@ -314,11 +330,16 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
                               HAK_L_UNIT((uintptr_t)p)->kind != HAK_SLAB_UNUSED &&
                               !hak_grid(HAK_L_UNIT((uintptr_t)p), (uintptr_t)p % HAK_CHUNK);
       ensures \result == HAK_FREE_OK || \result == HAK_FREE_DOUBLE || \result == HAK_FREE_INVALID;
+      ensures where: w->chunk == HAK_L_DESC((uintptr_t)p);
+      ensures rejected: \result != HAK_FREE_OK ==> w->unit == HAK_L_UNIT((uintptr_t)p) && w->user == p;
+      // OK: w->user and w->unit are the real block's, which the callers free
+      // (w->unit->slab) and size (hak_class_usable(w->unit->cls) - d >= 0)
       ensures alias_ok: \result == HAK_FREE_OK ==>
         \let a = (uintptr_t)p; \let off = a % HAK_CHUNK; \let d = hak_hdr_aux(p);
         \let c = HAK_L_DESC(a); \let ru = &c->unit[(off - d) / HAK_SLAB];
         hak_hdr_magic(p) == HAK_ALIAS_MAGIC && (hak_keyf(a, hak_secret) ^ hak_hdr_chk(p)) == HAK_ST_ALLOC &&
         HAK_MID_HDR <= d <= off - HAK_L_UNIT(a)->first && w->user == (unsigned char *)(a - d) &&
+        w->unit == ru && d <= hak_usable(ru->cls) &&
         ru->kind != HAK_SLAB_UNUSED && ru->head == HAK_L_UNIT(a)->head && hak_grid(ru, off - d) &&
         hak_bverdict(ru->kind, *(p - d - 1), ru->cookie, p - d, ru->cls,
                    hak_keyf(a - d, hak_secret) ^ hak_hdr_chk(p - d)) == HAK_FREE_OK;
@@ -337,9 +358,12 @@ static inline hak_free_status hak_classify(const unsigned char *p, hak_where_t *
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
     w->unit = u;
     if (u->kind == HAK_SLAB_UNUSED) return HAK_FREE_INVALID;
-    if (unlikely(!hak_on_grid(off, u->first, u->end, u->stride))) {
+    if (unlikely(!hak_on_grid(off, u->first, hak_unit_end(u), u->stride))) {
         hak_alias_res_t r = hak_classify_alias(c, u, p, a, off);
-        if (r.st == HAK_FREE_OK) w->user = (unsigned char *)r.real;
+        if (r.st == HAK_FREE_OK) {
+            w->user = (unsigned char *)(a - r.d);
+            w->unit = r.unit;
+        }
         return r.st;
     }
     return hak_block_state(u, p, a);

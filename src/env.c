@@ -10,6 +10,8 @@ hak_options_t hak_opt = {
     .invalid_free = HAK_POLICY_ABORT,
     .stats = 0,
     .purge_bytes = 512u << 10,
+    .idle_bytes = 2048u << 10,
+    .decay_ms = 500,
 };
 
 static void warn_bad(const char *name, const char *val)
@@ -36,17 +38,19 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
-static int parse_kib(const char *v, size_t *out)
+/* a decimal number below 2^(64 - shift) / 10, shifted left by `shift` */
+static int parse_num(const char *v, size_t *out, unsigned shift)
 {
     size_t x = 0;
     if (!*v) return -1;
     for (; *v; v++) {
-        if (*v < '0' || *v > '9' || x > (SIZE_MAX >> 11)) return -1;
+        if (*v < '0' || *v > '9' || x > (SIZE_MAX >> (shift + 4))) return -1;
         x = x * 10 + (size_t)(*v - '0');
     }
-    *out = x << 10;
+    *out = x << shift;
     return 0;
 }
+static int parse_kib(const char *v, size_t *out) { return parse_num(v, out, 10); }
 
 void env_init(void)
 {
@@ -57,4 +61,11 @@ void env_init(void)
         warn_bad("HAKMEM_STATS", v);
     if ((v = secure_getenv("HAKMEM_PURGE_KB")) && parse_kib(v, &hak_opt.purge_bytes))
         warn_bad("HAKMEM_PURGE_KB", v);
+    if ((v = secure_getenv("HAKMEM_IDLE_KB")) && parse_kib(v, &hak_opt.idle_bytes))
+        warn_bad("HAKMEM_IDLE_KB", v);
+    size_t ms;
+    if ((v = secure_getenv("HAKMEM_DECAY_MS"))) {
+        if (parse_num(v, &ms, 0) || ms > 3600000u) warn_bad("HAKMEM_DECAY_MS", v);
+        else hak_opt.decay_ms = (uint32_t)ms;
+    }
 }

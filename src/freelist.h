@@ -76,30 +76,36 @@ static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
 }
 
 /* Unlink b, the head of the list at *head: decode its link and follow it
- * only if it stays in [start, start + span).  1: *head is b's successor;
- * 0: the link is corrupted and *head is left as it was.  (heap_pop's step.) */
-/*@ requires \valid(head) && \valid_read(b) && \separated(head, b);
+ * only if it stays in [start, start + span).  1: *head is b's successor and
+ * b's link word is zero, so the block handed out shows no encoded link (one
+ * read of a fresh block would otherwise give next ^ key ^ b, the key);
+ * 0: the link is corrupted, and *head and b are left as they were.
+ * (heap_pop's step.) */
+/*@ requires \valid(head) && \valid(b) && \separated(head, b);
     requires *head == b;
     requires uptr: 0 <= (uintptr_t)b <= 18446744073709551615;
     requires nowrap: start + span <= 18446744073709551616;
-    assigns *head;
+    assigns *head, b->next_enc;
     behavior linked:
       assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) == \null ||
               start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span;
       ensures \result == 1;
-      ensures next: *head == (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b);
+      ensures next: *head == (hak_free_t *)hak_fl_x(\old(b->next_enc), key, (uintptr_t)b);
+      ensures cleared: b->next_enc == 0;
     behavior corrupt:
       assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) != \null &&
               !(start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span);
       ensures \result == 0;
       ensures *head == b;
+      ensures kept: b->next_enc == \old(b->next_enc);
     complete behaviors; disjoint behaviors; */
-static inline int hak_fl_pop(hak_free_t **head, const hak_free_t *b, uintptr_t key,
+static inline int hak_fl_pop(hak_free_t **head, hak_free_t *b, uintptr_t key,
                              uintptr_t start, uintptr_t span)
 {
     hak_free_t *nx = hak_fl_dec(b->next_enc, key, b);
     if (!hak_fl_in_range(nx, start, span)) return 0;
     *head = nx;
+    b->next_enc = 0;
     return 1;
 }
 #endif

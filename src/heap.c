@@ -75,27 +75,101 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
 
 /* ------------------------------------------------------------- refilling */
 
-/* Move the remote-free list into the local one; returns blocks gained.
- * `tools` is a constant in each instance: the hooks cost nothing otherwise. */
+/* The remote list links through a 32-bit word at HAK_RLINK_OFF of each block
+ * (types.h), never through the local list's link word: a double free racing
+ * between the owner (plain stores) and another thread (CAS) may put one block
+ * on both lists, and neither list may then run into the other. */
+HAK_INBAND uint32_t rlink_load(const hak_free_t *b, int tools)
+{
+    uint32_t *q = (uint32_t *)(void *)((unsigned char *)b + HAK_RLINK_OFF);
+    HAK_VG_OPEN(tools, q, sizeof *q);
+    uint32_t v = *q;
+    *q = 0;                               /* no metadata left in a block malloc hands out */
+    HAK_VG_CLOSE(tools, q, sizeof *q);
+    return v;
+}
+
+/* the same, leaving it in place (a block that is not ours to clear) */
+HAK_INBAND uint32_t rlink_peek(const hak_free_t *b, int tools)
+{
+    const uint32_t *q = (const uint32_t *)(const void *)((const unsigned char *)b + HAK_RLINK_OFF);
+    HAK_VG_OPEN(tools, q, sizeof *q);
+    uint32_t v = *q;
+    HAK_VG_CLOSE(tools, q, sizeof *q);
+    return v;
+}
+
+HAK_INBAND void rlink_store(hak_free_t *b, uint32_t v, int tools)
+{
+    uint32_t *q = (uint32_t *)(void *)((unsigned char *)b + HAK_RLINK_OFF);
+    HAK_VG_OPEN(tools, q, sizeof *q);
+    *q = v;
+    HAK_VG_CLOSE(tools, q, sizeof *q);
+}
+
+/* encoded remote link: 1 + the offset of next from user pointer 0 (0: end), keyed */
+static inline uint32_t rlink_enc(const hak_free_t *next, uintptr_t start, uintptr_t key)
+{
+    return (next ? (uint32_t)((uintptr_t)next - start) + 1u : 0u) ^ (uint32_t)(key >> 32);
+}
+
+/* A block on the remote list reads REMOTE (its remote freer's claim). */
+static inline int slot_is_remote(const hak_slab_t *s, const unsigned char *p, int tiny, int tools)
+{
+    if (tiny) return hak_tag_load(p, tools) == hak_tag_encode(s->cookie, HAK_ST_REMOTE);
+    hak_mid_hdr_t h = hak_hdr_load(p, tools);
+    return h.magic == HAK_MID_MAGIC && h.aux == s->cls && hak_hdr_state(h.check, hak_key((uintptr_t)p)) == HAK_ST_REMOTE;
+}
+
+/* Move the remote-free list onto the local one; returns blocks gained.
+ * Each block must be a carved slot of this slab reading REMOTE: it becomes
+ * FREE and is pushed on the local list.  A block that reads otherwise was
+ * freed by the owner too (a double free whose two frees raced: the owner's
+ * plain store overwrote the claim): it is already on the local list, or
+ * handed out again, so it is left alone and counted as a rejected double
+ * free.  Its remote link may since have been overwritten by the program, so
+ * the walk goes on through it only if it decodes onto the grid; a revisited
+ * block of ours reads FREE by then, two skipped blocks in a row (a loop
+ * through them, say) end the walk, and so does a bad link (the
+ * blocks behind it are lost to the program's double free, never handed out
+ * twice).  `tools` is a constant in each instance: no hook cost otherwise. */
 static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_slab_t *s, int tools)
 {
-    uintptr_t r = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
-    if (r == 0) return 0;
-    hak_free_t *first = (hak_free_t *)r, *b = first;
-    uint32_t n = 1;
-    for (;;) {
-        if (tools) hak_san_internal(b, sizeof *b);
-        hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
-        if (!hak_fl_in_range(nx, hak_slab_start(s), s->span))
-            hak_fatal("corrupted remote free list", b);
-        if (nx == NULL) break;
-        if (tools) hak_san_internal_done(b, sizeof *b);
+    uintptr_t w = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
+    if (w == 0) return 0;
+    hak_free_t *b = hak_remote_ptr(w);
+    uintptr_t start = hak_slab_start(s), limit = (uintptr_t)s->bumped * s->stride;
+    int tiny = s->kind == HAK_SLAB_TINY, trusted = 1, skipped_last = 0;
+    uint32_t n = 0, seen = 0;
+    while (b != NULL) {
+        uintptr_t off = (uintptr_t)b - start;
+        if (off >= limit || off % s->stride != 0) {
+            if (trusted) hak_fatal("corrupted remote free list", b);
+            break;                              /* a link read from a double-freed block */
+        }
+        if (++seen > s->capacity) {
+            if (trusted) hak_fatal("remote free list loops", b);
+            break;                              /* a loop through double-freed blocks */
+        }
+        int mine = slot_is_remote(s, (unsigned char *)b, tiny, tools);
+        uint32_t r = (mine ? rlink_load(b, tools) : rlink_peek(b, tools)) ^ (uint32_t)(s->key >> 32);
+        hak_free_t *nx = r ? (hak_free_t *)(start + r - 1u) : NULL;
+        if (mine) {
+            slot_mark(s, (unsigned char *)b, HAK_ST_FREE, tiny, tools);
+            if (tools) hak_san_internal(b, sizeof *b);
+            hak_fl_push(&s->free, b, s->key);
+            if (tools) hak_san_internal_done(b, sizeof *b);
+            n++;
+        } else {
+            atomic_fetch_add_explicit(&hak_rejected[HAK_FREE_DOUBLE], 1, memory_order_relaxed);
+            if (!trusted && skipped_last) break;   /* two in a row: nothing trustworthy left */
+            trusted = 0;
+        }
+        skipped_last = !mine;
         b = nx;
-        if (++n > s->capacity) hak_fatal("remote free list loops", b);
     }
-    b->next_enc = hak_fl_enc(s->free, s->key, b);   /* splice: tail -> local list */
-    if (tools) hak_san_internal_done(b, sizeof *b);
-    s->free = first;
+    /* the count packed in the word must match the walk (mod 2^16) */
+    if (trusted && (n & 0xffffu) != hak_remote_cnt(w)) hak_fatal("corrupted remote free list (count)", s);
     s->used -= n;
     return n;
 }
@@ -187,13 +261,85 @@ static void scan_full(hak_heap_t *h)
     }
 }
 
+/* ------------------------------------------------------------- idle set */
+
+static size_t span_bytes(const hak_slab_t *s) { return (size_t)s->nunits * HAK_SLAB; }
+
+static void idle_drop_at(hak_heap_t *h, unsigned i)
+{
+    hak_slab_t *s = h->idle[i];
+    s->in_idle = 0;
+    h->idle_bytes -= span_bytes(s);
+    h->idle[i] = h->idle[--h->nidle];
+}
+
+static void idle_drop(hak_heap_t *h, hak_slab_t *s)
+{
+    for (unsigned i = 0; i < h->nidle; i++)
+        if (h->idle[i] == s) { idle_drop_at(h, i); return; }
+}
+
+static void heap_release_slab(hak_heap_t *h, hak_slab_t *s);
+
+/* Release entry i (its slab is empty) to its chunk, where slab_new finds
+ * its pages still resident for whichever class asks next. */
+static void idle_release_at(hak_heap_t *h, unsigned i)
+{
+    hak_slab_t *s = h->idle[i];
+    idle_drop_at(h, i);
+    heap_release_slab(h, s);
+}
+
+/* Drop entries whose slab went back into use; release the empty ones that
+ * have been idle for the decay delay (all of them when `all`). */
+static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
+{
+    for (unsigned i = h->nidle; i-- > 0;) {
+        hak_slab_t *s = h->idle[i];
+        if (s->used != 0) idle_drop_at(h, i);
+        else if (all || now - s->idle_ms >= hak_opt.decay_ms) idle_release_at(h, i);
+    }
+    h->sweep_ms = now;
+}
+
+static void idle_sweep_maybe(hak_heap_t *h)
+{
+    if (h->nidle == 0) return;
+    uint32_t now = os_now_ms();
+    if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
+}
+
+/* s just became empty: keep it, within the heap's budget of empty span
+ * bytes (shared by all classes), evicting the longest idle first. */
+static void idle_add(hak_heap_t *h, hak_slab_t *s)
+{
+    uint32_t now = os_now_ms();
+    if (!s->in_idle) {
+        size_t b = span_bytes(s);
+        if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }
+        for (unsigned i = h->nidle; i-- > 0;)
+            if (h->idle[i]->used != 0) idle_drop_at(h, i);
+        while (h->nidle == HAK_IDLE_MAX || h->idle_bytes + b > hak_opt.idle_bytes) {
+            unsigned old = 0;
+            for (unsigned i = 1; i < h->nidle; i++)
+                if ((int32_t)(h->idle[i]->idle_ms - h->idle[old]->idle_ms) < 0) old = i;
+            idle_release_at(h, old);
+        }
+        s->in_idle = 1;
+        h->idle[h->nidle++] = s;
+        h->idle_bytes += b;
+    }
+    s->idle_ms = now;
+    if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
+}
+
 static void heap_release_slab(hak_heap_t *h, hak_slab_t *s)
 {
+    if (s->in_idle) idle_drop(h, s);
     if (s->where == HAK_IN_AVAIL) avail_remove(h, s);
     else if (s->where == HAK_IN_FULL) { atomic_store(&s->full, 0); list_remove(&h->fullq[s->cls], s); }
     s->where = HAK_IN_NONE;
-    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
-    slab_release(s);
+    slab_release(s);   /* clears the owner under the lock */
 }
 
 /* ------------------------------------------------------------ heap setup */
@@ -255,6 +401,7 @@ void *heap_alloc_slow(size_t n)
         h = heap_create();
         if (!h) { errno = ENOMEM; return NULL; }
     }
+    idle_sweep_maybe(h);
     for (;;) {
         hak_slab_t *s = h->avail[c];
         while (s != &hak_empty_slab) {
@@ -276,9 +423,8 @@ void *heap_alloc_slow(size_t n)
         if (h->avail[c] != &hak_empty_slab) continue;
         s = slab_adopt(c, h);
         if (!s) {
-            s = slab_new(c);
+            s = slab_new(c, h);
             if (!s) { errno = ENOMEM; return NULL; }
-            atomic_store_explicit(&s->owner, h, memory_order_release);
         }
         avail_push(h, s);
     }
@@ -289,14 +435,10 @@ void *heap_alloc_slow(size_t n)
 /* Local free left s empty, or hit a slab parked full. */
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
 {
-    if (s->used == 0) {
-        /* keep one slab per class so a malloc/free loop does not thrash the
-         * global lock; release the others */
-        if (s->where == HAK_IN_AVAIL && h->avail[s->cls] == s && s->next == NULL) return;
-        heap_release_slab(h, s);
-        return;
-    }
     if (s->where == HAK_IN_FULL) unpark(h, s);
+    /* an empty span stays where malloc finds it, in the idle set's budget,
+     * so a malloc/free loop does not thrash the global lock */
+    if (s->used == 0) idle_add(h, s);
 }
 
 static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);
@@ -325,40 +467,47 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
                                                                                   int tools)
 {
     hak_heap_t *me = hak_tl_own;
-    if (s->kind == HAK_SLAB_TINY) {
-        uint8_t want = hak_tag_encode(s->cookie, HAK_ST_ALLOC);
-        if (!hak_tag_cas(p, want, hak_tag_encode(s->cookie, HAK_ST_FREE), tools))
+    /* claimed into REMOTE, not FREE: only the owner's collection makes it
+     * FREE, so a block the owner freed meanwhile is told apart there */
+    if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
+        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
+        uint8_t want = hak_tag_encode(cookie, HAK_ST_ALLOC);
+        if (!hak_tag_cas(p, want, hak_tag_encode(cookie, HAK_ST_REMOTE), tools))
             return HAK_FREE_DOUBLE;
     } else {
         uint64_t k = hak_key((uintptr_t)p);
-        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), tools))
+        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_REMOTE), tools))
             return HAK_FREE_DOUBLE;
     }
-    /* A slab whose owner died is claimed by the first thread that frees into
-     * it: later frees are local, and the slab can go back once empty. */
-    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && me != &hak_empty_heap &&
-        slab_claim(s, me)) {
-        heap_collect_remote(s);
-        avail_push(me, s);
-        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, tools);   /* re-marks FREE: harmless */
-        return HAK_FREE_OK;
-    }
     if (tools) hak_san_free(p, slab_usable(s));
+    /* Once b is pushed the slab may empty, go back and be described anew for
+     * another class: what is needed of its plain fields is read now, while
+     * the claimed block keeps it in use; after the push only atomics. */
+    unsigned cls = s->cls;
+    uintptr_t key = s->key, start = hak_slab_start(s);
+    if (me != &hak_empty_heap) me->nfree[cls]++;
+    else atomic_fetch_add_explicit(&hak_heapless_frees[cls], 1, memory_order_relaxed);
     hak_free_t *b = (hak_free_t *)(void *)p;
     /* Once b is on the remote list the owner may pop it and hand it out at
      * once: nothing here may touch b (or its shadow) after the CAS.  The
-     * link is written by an accessor that closes it again before the CAS. */
+     * remote link is written by an accessor that closes it again before the CAS. */
     uintptr_t old = atomic_load_explicit(&s->remote, memory_order_relaxed);
+    uint32_t cnt;
     do {
-        hak_link_store(b, hak_fl_enc((hak_free_t *)old, s->key, b), tools);
-    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, (uintptr_t)b,
+        cnt = hak_remote_cnt(old) + 1;
+        rlink_store(b, rlink_enc(hak_remote_ptr(old), start, key), tools);
+    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, hak_remote_word(b, cnt),
                                                     memory_order_seq_cst, memory_order_relaxed));
-    if (me != &hak_empty_heap) me->nfree[s->cls]++;
-    else atomic_fetch_add_explicit(&hak_heapless_frees[s->cls], 1, memory_order_relaxed);
     if (atomic_load_explicit(&s->full, memory_order_seq_cst)) {
         hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (o) atomic_store_explicit(&o->remote_full, 1, memory_order_release);
     }
+    /* An abandoned slab: the free that brings the remote count up to the
+     * blocks that were still out settles it (releases it once empty).  The
+     * seq_cst CAS above and this load pair with the store-then-reread in
+     * slab_orphan_settle: one side always sees the other. */
+    if (unlikely(cnt == atomic_load_explicit(&s->orphan_left, memory_order_seq_cst)))
+        slab_orphan_settle(s);
     return HAK_FREE_OK;
 }
 
@@ -372,6 +521,9 @@ static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p)
 /* Empty slabs go back; the rest are abandoned for another thread to adopt. */
 static void heap_retire(hak_heap_t *h)
 {
+    for (unsigned i = 0; i < h->nidle; i++) h->idle[i]->in_idle = 0;   /* the lists below hold them */
+    h->nidle = 0;
+    h->idle_bytes = 0;
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         hak_slab_t *lists[2] = { h->avail[c] == &hak_empty_slab ? NULL : h->avail[c], h->fullq[c] };
         for (int l = 0; l < 2; l++) {
@@ -382,7 +534,9 @@ static void heap_retire(hak_heap_t *h)
                 atomic_store_explicit(&s->full, 0, memory_order_relaxed);
                 heap_collect_remote(s);
                 s->where = HAK_IN_NONE;
-                atomic_store_explicit(&s->owner, NULL, memory_order_release);
+                /* the owner is cleared under the lock (slab_release / slab_abandon),
+                 * after everything this thread wrote to s: hak_heap_check takes
+                 * an ownerless slab as its own to read */
                 if (s->used == 0) slab_release(s);
                 else slab_abandon(s);
                 s = nx;
@@ -409,6 +563,7 @@ void heap_thread_exit(void *arg)
 void heap_collect_all(hak_heap_t *h)
 {
     if (h == &hak_empty_heap) return;
+    idle_sweep(h, os_now_ms(), true);
     scan_full(h);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         hak_slab_t *s = h->avail[c];

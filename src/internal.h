@@ -39,17 +39,20 @@ enum hak_policy { HAK_POLICY_ABORT = 0, HAK_POLICY_WARN, HAK_POLICY_IGNORE };
 typedef struct hak_options {
     int invalid_free;      /* enum hak_policy */
     int stats;             /* print a summary at exit */
-    size_t purge_bytes;    /* dirty released slab bytes kept before purging */
+    size_t purge_bytes;    /* released slab bytes kept dirty at least (below it: no purge by size) */
+    size_t idle_bytes;     /* empty spans a heap keeps for reuse, all classes together */
+    uint32_t decay_ms;     /* an empty span idle this long goes back to its chunk, and a
+                              released unit dirty this long is purged */
 } hak_options_t;
 extern hak_options_t hak_opt;
 void env_init(void);
 
 /* ---- slab.c (global lock inside) ---- */
-hak_slab_t *slab_new(unsigned cls);                 /* fresh span for class cls, owner unset */
+hak_slab_t *slab_new(unsigned cls, hak_heap_t *h);  /* fresh span for class cls, owned by h */
 void slab_release(hak_slab_t *s);                    /* give a span back to its chunk */
 hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h); /* take an abandoned slab of cls */
-void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died */
-bool slab_claim(hak_slab_t *s, hak_heap_t *h);       /* take over one abandoned slab */
+void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner died (or release it) */
+void slab_orphan_settle(hak_slab_t *s);              /* the last block of an abandoned slab came back? */
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
 void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
 void commit_add_locked(int64_t n);

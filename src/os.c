@@ -135,3 +135,12 @@ size_t os_page_size(void)
 {
     return (size_t)sysconf(_SC_PAGESIZE);
 }
+
+uint32_t os_now_ms(void)
+{
+    struct timespec ts;
+    int e = errno;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    errno = e;
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}

@@ -36,4 +36,8 @@ void  os_write(int fd, const char *buf, size_t n);
 /* Raise SIGABRT and never return. */
 _Noreturn void os_abort(void);
 size_t os_page_size(void);
+/* Coarse monotonic milliseconds (a few ms resolution, vDSO: no system call),
+ * for the decay of empty spans and dirty pages.  Wraps after 49 days: callers
+ * compare differences. */
+uint32_t os_now_ms(void);
 #endif

@@ -52,9 +52,20 @@ static inline int hak_class_is_tiny(unsigned c) { return c < HAK_NTINY; }
       c < HAK_NTINY ? \at(hak_class_stride[c], L) - 1 : \at(hak_class_stride[c], L) - HAK_MID_HDR;
 */
 
+/*@ // Every user pointer is 16-aligned: it is a chunk base (HAK_CHUNK-aligned)
+    // + the offset of unit u + HAK_FIRST + i strides (types.h), and with the
+    // strides multiples of HAK_ALIGN (hak_class_usable's `aligned`, proved
+    // from the table) so is the sum.  A change of HAK_FIRST, HAK_SLAB or
+    // HAK_CHUNK that breaks this fails the lemma.
+    lemma hak_slot_aligned: \forall integer base, u, i, k;
+      base % HAK_CHUNK == 0 ==> 0 <= u ==> 0 <= i ==>
+      (base + u * HAK_SLAB + HAK_FIRST + i * (k * HAK_ALIGN)) % HAK_ALIGN == 0;
+*/
+
 /* usable bytes of class c */
 /*@ requires c < HAK_NCLASS;
     assigns \nothing;
+    ensures aligned: hak_class_stride[c] % HAK_ALIGN == 0 && hak_class_stride[c] > 0;
     ensures usable: \result == hak_usable(c);
     ensures tiny: c < HAK_NTINY ==> \result == hak_class_stride[c] - 1;
     ensures mid: c >= HAK_NTINY ==> \result == hak_class_stride[c] - HAK_MID_HDR;
@@ -69,6 +80,7 @@ static inline size_t hak_class_usable(unsigned c)
 /*@ requires n <= HAK_TINY_MAXREQ;
     assigns \nothing;
     ensures tier: \result < HAK_NTINY;
+    ensures aligned: hak_class_stride[\result] % HAK_ALIGN == 0;
     ensures fits: hak_usable(\result) >= n;
     ensures smallest: \forall integer k; 0 <= k < \result ==> hak_usable(k) < n; */
 static inline unsigned hak_tiny_class(size_t n)
@@ -107,6 +119,7 @@ static inline unsigned hak_log2(size_t x)
 /*@ requires HAK_TINY_MAXREQ < n <= HAK_MID_MAXREQ;
     assigns \nothing;
     ensures tier: HAK_NTINY <= \result < HAK_NCLASS;
+    ensures aligned: hak_class_stride[\result] % HAK_ALIGN == 0;
     ensures fits: hak_usable(\result) >= n;
     ensures smallest: \result == HAK_NTINY || hak_usable(\result - 1) < n; */
 static inline unsigned hak_mid_class(size_t n)
@@ -121,6 +134,7 @@ static inline unsigned hak_mid_class(size_t n)
 /*@ requires n <= HAK_MID_MAXREQ;
     assigns \nothing;
     ensures range: \result < HAK_NCLASS;
+    ensures aligned: hak_class_stride[\result] % HAK_ALIGN == 0;
     ensures fits: hak_usable(\result) >= n;
     behavior tiny: assumes n <= HAK_TINY_MAXREQ;
       ensures \result < HAK_NTINY;

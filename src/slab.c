@@ -2,8 +2,9 @@
  *
  * A chunk's unit 0 holds its descriptor; units 1..31 are handed out as spans.
  * Released spans stay mapped (a descriptor or tag read through a stale
- * pointer must never fault) and are purged with MADV_DONTNEED once more than
- * hak_opt.purge_bytes of them are dirty. */
+ * pointer must never fault) and are purged with MADV_DONTNEED once they have
+ * been dirty for hak_opt.decay_ms, or at once when more than purge_limit()
+ * bytes are dirty. */
 #include <string.h>
 #include "chunk_map.h"
 #include "internal.h"
@@ -12,7 +13,9 @@
 #include "tag.h"
 
 static hak_chunk_t *chunks;                  /* every slab chunk */
-static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died */
+static hak_slab_t *abandoned[HAK_NCLASS];    /* slabs whose owner thread died; written under
+                                                the lock with relaxed atomic stores, because
+                                                slab_adopt peeks at it without the lock */
 static size_t dirty_bytes;                   /* released, not yet purged */
 static uint64_t committed, peak;             /* bytes of spans and huge mappings in use */
 
@@ -23,13 +26,21 @@ void commit_add_locked(int64_t n)
     if (committed > peak) peak = committed;
 }
 
+static void purge_maybe_locked(uint32_t now);
+
 #define ALL_UNITS 0xfffffffeu                /* units 1..31 */
 
 /* A huge block's user pointer sits HAK_HUGE_UOFF past its descriptor, and a
  * slab chunk's descriptor must fit in unit 0. */
 _Static_assert(sizeof(hak_chunk_t) <= HAK_HUGE_UOFF, "chunk descriptor overlaps a huge block");
 _Static_assert(sizeof(hak_chunk_t) <= HAK_SLAB, "chunk descriptor larger than unit 0");
+_Static_assert(sizeof(hak_slab_t) == 128, "slab state is two cache lines");
 _Static_assert(sizeof(hak_unit_t) == 32, "the unit stride is assumed to be a power of two");
+/* the remote word counts a span's blocks in 16 bits (types.h): a Tiny span is
+ * one unit of blocks of at least 16 bytes, a Mid span at most a chunk of
+ * blocks above the Tiny maximum */
+_Static_assert(HAK_SLAB / HAK_ALIGN < 65536 && HAK_CHUNK / HAK_TINY_MAXREQ < 65536, "remote count overflows");
+_Static_assert(HAK_VA_BITS <= HAK_REMOTE_SHIFT, "remote count overlaps pointer bits");
 
 /* Units of a span for class c: tiny classes one unit; mid classes enough
  * for 8 blocks (4 above 16 KiB), choosing among three lengths the one that
@@ -82,7 +93,7 @@ static hak_chunk_t *chunk_new(void)
     return c;
 }
 
-hak_slab_t *slab_new(unsigned cls)
+hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
 {
     unsigned k = span_units(cls);
     hak_lock();
@@ -105,6 +116,7 @@ hak_slab_t *slab_new(unsigned cls)
     dirty_bytes -= (size_t)was_dirty * HAK_SLAB < dirty_bytes ? (size_t)was_dirty * HAK_SLAB : dirty_bytes;
     c->dirty_units &= ~bits;
     c->free_units &= ~bits;
+    if (dirty_bytes) purge_maybe_locked(os_now_ms());   /* the decay also runs when nothing is released */
     commit_add_locked((int64_t)k * HAK_SLAB);
     /* the descriptors are written under the lock too, so a fork() never
      * sees a unit that is taken but not yet described */
@@ -116,20 +128,24 @@ hak_slab_t *slab_new(unsigned cls)
     uintptr_t start = (uintptr_t)c + first;
     uint64_t key = hak_key(start);
     uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
-    uint8_t cookie = (uint8_t)(1u + key % 253u);
+    uint8_t cookie = (uint8_t)(1u + key % 252u);   /* 1..252: no state encodes to 0 (tag.h) */
     s->free = NULL;
     s->used = 0;
     s->low_water = 0;
     s->where = HAK_IN_NONE;
-    s->kind = kind;
-    s->cls = (uint8_t)cls;
-    s->cookie = cookie;
-    s->key = (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u;
+    /* read without the lock by a remote free racing a stale pointer */
+    HAK_STORE_RELAXED(s->kind, kind);
+    HAK_STORE_RELAXED(s->cls, (uint8_t)cls);
+    HAK_STORE_RELAXED(s->cookie, cookie);
+    HAK_STORE_RELAXED(s->key, (uintptr_t)(key * 0x9e3779b97f4a7c15ull) | 1u);
     s->start = start;
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_UNDEFINED(&s->start, sizeof s->start);   /* hidden from the leak scan */
     s->span = (uintptr_t)cap * stride;
-    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    /* owned before the lock is dropped: hak_heap_check (under the lock)
+     * must never take a slab its owner is already carving for abandoned */
+    atomic_store_explicit(&s->owner, h, memory_order_relaxed);
     atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
     atomic_store_explicit(&s->full, 0, memory_order_relaxed);
     s->head = (uint8_t)u;
     s->nunits = (uint8_t)k;
@@ -137,6 +153,8 @@ hak_slab_t *slab_new(unsigned cls)
     s->bumped = 0;
     s->stride = stride;
     s->first = first;
+    s->in_idle = 0;
+    s->idle_ms = 0;
     s->next = s->prev = NULL;
     /* grid fields first, kind last (released): a racing classifier of a
      * stale pointer sees either UNUSED or a complete grid */
@@ -156,61 +174,182 @@ hak_slab_t *slab_new(unsigned cls)
     return s;
 }
 
-#define PURGE_CAP ((size_t)8 << 20)
+#define PURGE_CAP ((size_t)16 << 20)
 
-/* Dirty bytes kept before purging: HAKMEM_PURGE_KB, or an eighth of what is
- * in use (at most 8 MiB) when that is more, so a large heap that churns (realloc growth,
- * phases of alloc and free) does not fault its pages back in after every
- * release.  Caller holds the lock. */
+/* Dirty bytes kept before the least recently released are purged:
+ * HAKMEM_PURGE_KB, or a quarter of what is in use (at most 16 MiB) when that
+ * is more, so a large heap that churns spans (realloc growth, phases of
+ * alloc and free) does not fault its pages back in after every release
+ * (realloc-grow: 400k faults against 1.8M at an eighth / 8 MiB, same peak
+ * RSS on memheavy).  Caller holds the lock. */
 static size_t purge_limit(void)
 {
-    size_t eighth = (size_t)(committed / 8);
-    if (eighth > PURGE_CAP) eighth = PURGE_CAP;
-    return eighth > hak_opt.purge_bytes ? eighth : hak_opt.purge_bytes;
+    size_t quarter = (size_t)(committed / 4);
+    if (quarter > PURGE_CAP) quarter = PURGE_CAP;
+    return quarter > hak_opt.purge_bytes ? quarter : hak_opt.purge_bytes;
 }
 
-static void purge_locked(void)
+static uint32_t purge_ms;   /* last time-based purge pass (lock) */
+
+static uint32_t release_seq;   /* units released so far (lock): dirty_seq's clock */
+
+/* Purge the free units that have been dirty for at least min_age ms and
+ * were released before sequence number before_seq (recently released ones
+ * are the likeliest to be taken again, and taking them back costs no page
+ * faults).  Lock held. */
+static void purge_older_locked(uint32_t now, uint32_t min_age, uint32_t before_seq)
 {
     for (hak_chunk_t *c = chunks; c; c = c->next) {
-        uint32_t dirty = c->free_units & c->dirty_units;
-        c->dirty_units = 0;
+        uint32_t dirty = c->free_units & c->dirty_units, old = 0;
+        for (unsigned u = 1; u < HAK_NSLAB; u++)
+            if (((dirty >> u) & 1u) && now - c->dirty_ms[u] >= min_age &&
+                (int32_t)(c->dirty_seq[u] - before_seq) < 0)
+                old |= 1u << u;
+        c->dirty_units &= ~old;
+        size_t n = (size_t)__builtin_popcount(old) * HAK_SLAB;
+        dirty_bytes -= n < dirty_bytes ? n : dirty_bytes;
         unsigned u = 1;
         while (u < HAK_NSLAB) {
-            if (!((dirty >> u) & 1u)) { u++; continue; }
+            if (!((old >> u) & 1u)) { u++; continue; }
             unsigned v = u;
-            while (v < HAK_NSLAB && ((dirty >> v) & 1u)) v++;
+            while (v < HAK_NSLAB && ((old >> v) & 1u)) v++;
             os_purge((char *)c + (size_t)u * HAK_SLAB, (size_t)(v - u) * HAK_SLAB);
             u = v;
         }
     }
-    dirty_bytes = 0;
 }
 
-void slab_release(hak_slab_t *s)
+static void purge_locked(bool all, uint32_t now)
+{
+    purge_older_locked(now, all ? 0 : hak_opt.decay_ms, release_seq + 1);
+    if (all) dirty_bytes = 0;
+    purge_ms = now;
+}
+
+/* Every half delay, what has been dirty for a whole delay goes.  Above the
+ * byte limit, the least recently released go until half the limit is left:
+ * a heap that churns big spans keeps its most recent ones resident.
+ * Lock held. */
+static void purge_maybe_locked(uint32_t now)
+{
+    size_t limit = purge_limit();
+    if (dirty_bytes > limit) {
+        uint32_t keep_units = (uint32_t)(limit / 2 / HAK_SLAB);
+        purge_older_locked(now, 0, release_seq + 1 - keep_units);
+        purge_ms = now;
+    } else if (dirty_bytes > 0 && now - purge_ms >= hak_opt.decay_ms / 2)
+        purge_locked(false, now);
+}
+
+/* A released span keeps its bytes until it is purged, and the next slab
+ * carved from it, of any class, hands them out inside its blocks.  Clear
+ * what would give a key away there: every slot's free-list link (keyed by
+ * the span's start, so the next slab's key too) and every mid header (its
+ * check word is hak_key of a known address).  All slots are free here
+ * (used == 0), and no one else touches an empty slab's slots. */
+static void slab_scrub(const hak_slab_t *s)
+{
+    uintptr_t start = hak_slab_start(s);
+    int mid = s->kind == HAK_SLAB_MID;
+    for (uint32_t i = 0; i < s->bumped; i++) {
+        unsigned char *p = (unsigned char *)(start + (uintptr_t)i * s->stride);
+        hak_link_store(p, 0, HAK_TOOLS_RT);
+        if (mid) hak_hdr_store(p, 0, 0, 0, HAK_TOOLS_RT);
+    }
+}
+
+
+/* Caller holds the lock.  where goes back to NONE: a stale descriptor (this
+ * one, or a non-head one after its units join another span) never reads
+ * ABANDONED, which slab_orphan_settle relies on. */
+static void release_locked(hak_slab_t *s)
 {
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     unsigned u = s->head, k = s->nunits;
+    slab_scrub(s);
     HAK_POISON((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_NOACCESS((char *)c + (size_t)u * HAK_SLAB, (size_t)k * HAK_SLAB);
-    hak_lock();
+    s->where = HAK_IN_NONE;
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
     for (unsigned i = u; i < u + k; i++)
         __atomic_store_n(&c->unit[i].kind, HAK_SLAB_UNUSED, __ATOMIC_RELEASE);
     c->free_units |= ((1u << k) - 1u) << u;
     c->dirty_units |= ((1u << k) - 1u) << u;
+    uint32_t now = os_now_ms();
+    for (unsigned i = u; i < u + k; i++) {
+        c->dirty_ms[i] = now;
+        c->dirty_seq[i] = ++release_seq;
+    }
     commit_add_locked(-(int64_t)k * HAK_SLAB);
     dirty_bytes += (size_t)k * HAK_SLAB;
-    if (dirty_bytes > purge_limit()) purge_locked();
+    purge_maybe_locked(now);
+}
+
+void slab_release(hak_slab_t *s)
+{
+    hak_lock();
+    release_locked(s);
     hak_unlock();
 }
 
+static void abandoned_unlink(hak_slab_t *s)
+{
+    if (s->prev) s->prev->next = s->next; else __atomic_store_n(&abandoned[s->cls], s->next, __ATOMIC_RELAXED);
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    s->where = HAK_IN_NONE;
+}
+
+/* An abandoned slab with no owner: the lock stands in for one.  Drain its
+ * remote list; release it if nothing is out any more; otherwise publish how
+ * many blocks are out (orphan_left), so that the remote free which brings
+ * the remote count up to that number comes back here.  The store and the
+ * re-read of the remote word pair with the freer's CAS-then-load (heap.c):
+ * if the freer of the last block read a stale orphan_left, this re-read
+ * sees its push, and the loop drains it.  Caller holds the lock. */
+static void settle_locked(hak_slab_t *s)
+{
+    for (;;) {
+        heap_collect_remote(s);
+        if (s->used == 0) {
+            abandoned_unlink(s);
+            release_locked(s);
+            return;
+        }
+        atomic_store_explicit(&s->orphan_left, s->used, memory_order_seq_cst);
+        if (hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_seq_cst)) != s->used) return;
+    }
+}
+
+/* Park a slab whose owner thread exited (its own lists drained; the owner
+ * is cleared here, under the lock): on the abandoned list of its class for a live heap to adopt, or
+ * straight back if every block came home meanwhile. */
 void slab_abandon(hak_slab_t *s)
 {
     hak_lock();
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     s->where = HAK_IN_ABANDONED;
     s->prev = NULL;
     s->next = abandoned[s->cls];
     if (s->next) s->next->prev = s;
-    abandoned[s->cls] = s;
+    __atomic_store_n(&abandoned[s->cls], s, __ATOMIC_RELAXED);
+    settle_locked(s);
+    hak_unlock();
+}
+
+/* A remote free brought an abandoned slab's remote count up to orphan_left.
+ * s may be stale by now (adopted, released, reused): only a head descriptor
+ * that is still ABANDONED and ownerless is settled (settling is idempotent,
+ * so a stale match costs one lock and nothing else). */
+void slab_orphan_settle(hak_slab_t *s)
+{
+    hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
+    hak_lock();
+    unsigned u = (unsigned)(s - c->slab);
+    if (u < HAK_NSLAB && !((c->free_units >> u) & 1u) && c->unit[u].head == u && s->where == HAK_IN_ABANDONED &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL)
+        settle_locked(s);
     hak_unlock();
 }
 
@@ -220,31 +359,12 @@ hak_slab_t *slab_adopt(unsigned cls, hak_heap_t *h)
     hak_lock();
     hak_slab_t *s = abandoned[cls];
     if (s) {
-        abandoned[cls] = s->next;
-        if (s->next) s->next->prev = NULL;
-        s->next = s->prev = NULL;
-        s->where = HAK_IN_NONE;
+        abandoned_unlink(s);
+        atomic_store_explicit(&s->orphan_left, HAK_NOT_ORPHAN, memory_order_relaxed);
         atomic_store_explicit(&s->owner, h, memory_order_release);
     }
     hak_unlock();
     return s;
-}
-
-/* Take over abandoned slab s for heap h, unless someone else already did. */
-bool slab_claim(hak_slab_t *s, hak_heap_t *h)
-{
-    bool ok = false;
-    hak_lock();
-    if (s->where == HAK_IN_ABANDONED && atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL) {
-        if (s->prev) s->prev->next = s->next; else abandoned[s->cls] = s->next;
-        if (s->next) s->next->prev = s->prev;
-        s->next = s->prev = NULL;
-        s->where = HAK_IN_NONE;
-        atomic_store_explicit(&s->owner, h, memory_order_release);
-        ok = true;
-    }
-    hak_unlock();
-    return ok;
 }
 
 /* Return memory: abandoned slabs whose blocks all came back are released,
@@ -253,29 +373,17 @@ int slab_purge(bool all)
 {
     hak_lock();
     size_t before = dirty_bytes;
-    hak_slab_t *empty = NULL;
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         hak_slab_t *s = abandoned[c];
         while (s) {
             hak_slab_t *nx = s->next;
-            /* no owner: under the lock we may drain its remote list */
-            heap_collect_remote(s);
-            if (s->used == 0) {
-                if (s->prev) s->prev->next = s->next; else abandoned[c] = s->next;
-                if (s->next) s->next->prev = s->prev;
-                s->where = HAK_IN_NONE;       /* no longer claimable */
-                s->prev = NULL;
-                s->next = empty;
-                empty = s;
-            }
+            settle_locked(s);   /* no owner: under the lock we may drain its remote list */
             s = nx;
         }
     }
-    hak_unlock();
-    while (empty) { hak_slab_t *nx = empty->next; empty->next = NULL; slab_release(empty); empty = nx; }
-    hak_lock();
     int released = dirty_bytes > 0 || before > 0;
-    if (all || dirty_bytes > purge_limit()) purge_locked();
+    if (all) purge_locked(true, os_now_ms());
+    else purge_maybe_locked(os_now_ms());
     hak_unlock();
     return released;
 }
@@ -288,25 +396,32 @@ void slab_stats(uint64_t *cm, uint64_t *pk)
     hak_unlock();
 }
 
-/* Walk one list of slab s (local or remote): every link decodes inside the
- * slab onto a carved slot whose tag/header says FREE.  Returns its length,
- * or -1 when something is off. */
-__attribute__((no_sanitize("address"))) static long check_list(const hak_slab_t *s, uintptr_t head)
+/* Walk slab s's local list (remote == 0) or remote list: every link lands
+ * on a carved slot of the slab whose tag/header says FREE (local) or REMOTE.
+ * Returns its length, or -1 when something is off. */
+__attribute__((no_sanitize("address"))) static long check_list(const hak_slab_t *s, uintptr_t head, int remote)
 {
     long n = 0;
+    uintptr_t start = hak_slab_start(s);
+    unsigned want = remote ? HAK_ST_REMOTE : HAK_ST_FREE;
     for (uintptr_t b = head; b != 0; n++) {
         if (n > (long)s->capacity) return -1;                   /* a loop */
-        if (b - hak_slab_start(s) >= s->span) return -1;                 /* outside the slab */
-        uintptr_t i = (b - hak_slab_start(s)) / s->stride;
-        if ((b - hak_slab_start(s)) % s->stride != 0 || i >= s->bumped) return -1;
+        if (b - start >= s->span) return -1;                     /* outside the slab */
+        uintptr_t i = (b - start) / s->stride;
+        if ((b - start) % s->stride != 0 || i >= s->bumped) return -1;
         const unsigned char *p = (const unsigned char *)b;
         if (s->kind == HAK_SLAB_TINY) {
-            if (hak_tag_state(p[-1], s->cookie) != HAK_ST_FREE) return -1;
+            if (hak_tag_state(p[-1], s->cookie) != want) return -1;
         } else {
             const hak_mid_hdr_t *h = (const hak_mid_hdr_t *)(const void *)(p - HAK_MID_HDR);
-            if (h->magic != HAK_MID_MAGIC || hak_hdr_state(h->check, hak_key(b)) != HAK_ST_FREE) return -1;
+            if (h->magic != HAK_MID_MAGIC || hak_hdr_state(h->check, hak_key(b)) != want) return -1;
         }
-        b = ((const hak_free_t *)p)->next_enc ^ s->key ^ b;
+        if (remote) {
+            uint32_t r = *(const uint32_t *)(const void *)(p + HAK_RLINK_OFF) ^ (uint32_t)(s->key >> 32);
+            b = r ? start + r - 1u : 0;
+        } else {
+            b = ((const hak_free_t *)p)->next_enc ^ s->key ^ b;
+        }
     }
     return n;
 }
@@ -334,14 +449,19 @@ int slab_check_all(void)
             hak_heap_t *o = atomic_load_explicit(&s->owner, memory_order_relaxed);
             if (o && o->state == HAK_HEAP_ORPHAN) continue;
             if (s->nunits == 0 || u + s->nunits > HAK_NSLAB || s->head != u || x->slab != s) { bad = -4; break; }
-            if (s->bumped > s->capacity || s->used > s->bumped) { bad = -5; break; }
-            if (x->end != s->first + s->bumped * s->stride || x->first != s->first) { bad = -6; break; }
+            /* counters and lists: only where nobody else may write meanwhile (the
+             * caller's slabs, and abandoned ones, which need the lock we hold);
+             * another live thread's are moving, and reading them would race */
+            bool mine = o == NULL || o == hak_tl_own;
+            if (mine && (s->bumped > s->capacity || s->used > s->bumped)) { bad = -5; break; }
+            if ((mine && hak_unit_end(x) != s->first + s->bumped * s->stride) || x->first != s->first) { bad = -6; break; }
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
                 x->cookie != s->cookie) { bad = -7; break; }
-            if (o == NULL || o == hak_tl_own) {
-                long nf = check_list(s, (uintptr_t)s->free);
-                long nr = check_list(s, atomic_load_explicit(&s->remote, memory_order_acquire));
-                if (nf < 0 || nr < 0) { bad = -9; break; }
+            if (mine) {
+                long nf = check_list(s, (uintptr_t)s->free, 0);
+                uintptr_t rw = atomic_load_explicit(&s->remote, memory_order_acquire);
+                long nr = check_list(s, (uintptr_t)hak_remote_ptr(rw), 1);
+                if (nf < 0 || nr < 0 || (uint32_t)nr != hak_remote_cnt(rw)) { bad = -9; break; }
                 if (s->used + (uint64_t)nf != s->bumped || (uint64_t)nr > s->used) {
                     bad = -10;
                     break;
@@ -349,7 +469,7 @@ int slab_check_all(void)
             }
             for (unsigned i = u + 1; i < u + s->nunits; i++) {
                 hak_unit_t *y = &c->unit[i];
-                if (y->head != u || y->end != x->end || y->stride != x->stride || y->first != x->first ||
+                if (y->head != u || hak_unit_end(y) != hak_unit_end(x) || y->stride != x->stride || y->first != x->first ||
                     y->kind != x->kind || y->slab != s)
                     bad = -8;
             }

@@ -26,6 +26,7 @@ enum hak_chunk_kind { HAK_CHUNK_SLABS = 1, HAK_CHUNK_HUGE = 2 };
 enum hak_slab_where { HAK_IN_NONE = 0, HAK_IN_AVAIL, HAK_IN_FULL, HAK_IN_ABANDONED };
 
 struct hak_heap;
+#define HAK_IDLE_MAX 32        /* entries of a heap's idle set of empty spans */
 
 /* Grid of one slab unit: all the classifier reads (32 bytes, so the unit
  * of a pointer is one shift away).  A slab spans nunits units; its grid is
@@ -44,6 +45,19 @@ typedef struct hak_unit {
     uint64_t pad_;             /* 32 bytes: a unit is one shift away */
 } hak_unit_t;
 
+/* The grid's end moves while its owner carves (heap.c: carve stores it with
+ * release), and any thread may classify meanwhile: a relaxed atomic load,
+ * a plain mov on x86-64.  WP cannot parse the builtin; it sees the contract
+ * (trusted, proofs/README.md).  Also used by slab_check_all. */
+#ifdef __FRAMAC__
+/*@ requires \valid_read(u);
+    assigns \nothing;
+    ensures \result == u->end; */
+uint32_t hak_unit_end(const hak_unit_t *u);
+#else
+static inline uint32_t hak_unit_end(const hak_unit_t *u) { return __atomic_load_n(&u->end, __ATOMIC_RELAXED); }
+#endif
+
 /* State of one slab, kept at the index of its head unit.  Invariants:
  *   used + length(free) + length(remote) == bumped <= capacity
  * Fast path touches: free, used, key, start, span, where (malloc/free), owner (free). */
@@ -60,7 +74,11 @@ typedef struct hak_slab {
     uintptr_t start;           /* address of user pointer 0 */
     uintptr_t span;            /* capacity * stride: free-list links stay in [start, start+span) */
     _Atomic(struct hak_heap *) owner;  /* owning heap, NULL when abandoned */
-    _Atomic(uintptr_t) remote; /* remote-free list head (encoded links, same key) */
+    _Atomic(uintptr_t) remote; /* remote-free list: head pointer | count << HAK_REMOTE_SHIFT
+                                  (encoded links, same key); see hak_remote_ptr/cnt */
+    _Atomic uint32_t orphan_left;  /* abandoned: blocks still out when last settled, so the free
+                                  that brings the remote count to it settles the slab;
+                                  HAK_NOT_ORPHAN while owned or free */
     _Atomic uint8_t full;      /* owner parked it as full: a remote free must flag the owner */
     uint8_t  head;             /* its own unit index */
     uint8_t  nunits;           /* span length in units */
@@ -68,9 +86,37 @@ typedef struct hak_slab {
     uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
     uint32_t stride;           /* class stride */
     uint32_t first;            /* chunk offset of user pointer 0 */
+    uint32_t idle_ms;          /* os_now_ms() when it last became empty (owner's idle set) */
+    uint8_t  in_idle;          /* listed in its owner's idle set (heap.c: idle_*) */
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
+
+/* Relaxed atomic access to a plain field that a thread holding a stale or
+ * racing pointer may read while its owner (or slab_new, under the lock)
+ * writes it: a plain mov on x86-64, and the intent visible to TSan. */
+#define HAK_LOAD_RELAXED(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define HAK_STORE_RELAXED(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* The remote-free word packs the list head (a user pointer: below 2^47) with
+ * the number of blocks on the list, so that one compare-and-swap pushes a
+ * block and counts it: a free into an abandoned slab knows whether it was
+ * the last block out (slab.c: slab_orphan_settle) without a second atomic.
+ * A span never holds 2^16 blocks (static check in slab.c). */
+#define HAK_REMOTE_SHIFT 48
+/* Offset in a block of its remote-list link (heap.c): past the local list's
+ * word, inside the usable bytes of the smallest slot (16 - 1 tag byte). */
+#define HAK_RLINK_OFF    8
+#define HAK_NOT_ORPHAN   0xffffffffu
+static inline hak_free_t *hak_remote_ptr(uintptr_t w)
+{
+    return (hak_free_t *)(w & (((uintptr_t)1 << HAK_REMOTE_SHIFT) - 1));
+}
+static inline uint32_t hak_remote_cnt(uintptr_t w) { return (uint32_t)(w >> HAK_REMOTE_SHIFT); }
+static inline uintptr_t hak_remote_word(const hak_free_t *head, uint32_t cnt)
+{
+    return (uintptr_t)head | (uintptr_t)cnt << HAK_REMOTE_SHIFT;
+}
 
 /* Address of user pointer 0 of slab s, derived (s lies in its chunk's
  * descriptor).  Under Memcheck s->start is marked undefined, because a raw
@@ -88,6 +134,8 @@ typedef struct hak_chunk {
     uint32_t kind;             /* enum hak_chunk_kind */
     uint32_t free_units;       /* bit u set: unit u is free (slab chunks, under the global lock) */
     uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
+    uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
+    uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
     size_t   huge_uoff;        /* huge: user pointer - base.  An offset, not a pointer: a raw pointer
                                   here keeps a leaked huge block "reachable" for Memcheck */
     uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
@@ -108,6 +156,14 @@ typedef struct hak_heap {
     uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written */
     uint64_t nfree[HAK_NCLASS];      /* frees executed by this thread (of any owner's blocks) */
     _Atomic int remote_full;         /* a remote free hit one of our full slabs */
+    /* Empty spans kept for reuse, all classes together (heap.c: idle_*):
+     * they stay in their avail lists, so malloc finds them; an entry whose
+     * slab went back into use is dropped at the next look.  Bounded by
+     * hak_opt.idle_bytes, released after hak_opt.decay_ms unused. */
+    hak_slab_t *idle[HAK_IDLE_MAX];
+    uint32_t nidle;
+    uint32_t sweep_ms;               /* last sweep of the idle set */
+    size_t   idle_bytes;             /* span bytes of the entries */
     int      state;                  /* HAK_HEAP_LIVE / FREE (reusable) / ORPHAN (after fork) */
     struct hak_heap *next_all;       /* global list of heaps (under the global lock) */
 } hak_heap_t;

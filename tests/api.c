@@ -8,10 +8,20 @@
  * builds that keep the system malloc) only the hak_* family runs.
  * Reference behaviour is glibc 2.36's (malloc(3), posix_memalign(3)). */
 #include <malloc.h>
+#include <unistd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
 #include "testlib.h"
+#include <valgrind/memcheck.h>
+
+/* The leak tests below peek at bytes of fresh blocks that the program never
+ * wrote, looking for allocator metadata there.  Under the tools a fresh
+ * block is exactly its requested size and its bytes are undefined, so they
+ * peek at no more than the usable size and mark their own copy defined
+ * (a no-op natively; the block itself is left as it is). */
+#define T_PEEKED(copy, n) VALGRIND_MAKE_MEM_DEFINED((copy), (n))
 
 /* C23 names; glibc 2.36 neither declares nor defines them, so the references
  * are weak: under LD_PRELOAD they bind to libhakmem.so at run time, and main()
@@ -420,6 +430,151 @@ static void test_free_sized(const family *f)
     f->free_aligned_sized(NULL, 64, 0);
 }
 
+/* ---------------------------------------------------------------- no link shown */
+/* A block handed out never shows its free-list link (issue 12).  A free slot's
+ * first word is next ^ key ^ slot; left in place, one read of a fresh block
+ * gives the key: the word xor the block's address and its successor's is the
+ * same for every block of the slab.  Each way a slot comes back to malloc is
+ * tried: carved fresh, reused after a local free, reused after a free by
+ * another thread (the remote list, spliced onto the local one). */
+enum { LEAK_B = 48 };
+
+typedef struct leak_job {
+    const family *f;
+    void **p;
+} leak_job;
+
+static void *leak_free_remote(void *arg)
+{
+    leak_job *j = arg;
+    for (int i = 0; i < LEAK_B; i++)
+        j->f->free(j->p[i]);
+    return NULL;
+}
+
+/* first words of n fresh blocks of size sz into w (before anything writes them) */
+static void leak_take(const family *f, size_t sz, void **p, uint64_t *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = f->malloc(sz);
+        w[i] = 0;
+        size_t u = p[i] ? f->usable(p[i]) : 0;
+        if (p[i])
+            memcpy(&w[i], p[i], u < sizeof w[i] ? u : sizeof w[i]);
+        T_PEEKED(&w[i], sizeof w[i]);
+    }
+}
+
+/* the words must all be 0, and must not give a constant key */
+static void leak_judge(const family *f, size_t sz, const char *how, void **p, const uint64_t *w, int n)
+{
+    int nonzero = 0, same_key = 0, nulls = 0;
+    for (int i = 0; i < n; i++) {
+        nulls += p[i] == NULL;
+        nonzero += w[i] != 0;
+    }
+    /* the key a link would give away, taking the neighbour above as the
+     * successor (fresh slots are linked in address order): count the pairs
+     * whose key equals the first pair's */
+    uintptr_t k0 = 0;
+    int have = 0;
+    for (int i = 0; i + 1 < n; i++) {
+        if (!p[i] || !p[i + 1] || w[i] == 0) continue;
+        uintptr_t k = w[i] ^ (uintptr_t)p[i] ^ (uintptr_t)p[i + 1];
+        if (!have) { k0 = k; have = 1; }
+        else same_key += k == k0;
+    }
+    CHECK(nulls == 0, "%s malloc(%zu) %s: %d NULL", f->name, sz, how, nulls);
+    CHECK(nonzero == 0, "%s malloc(%zu) %s: %d of %d fresh blocks show a non-zero first word",
+          f->name, sz, how, nonzero, n);
+    CHECK(same_key == 0, "%s malloc(%zu) %s: %d neighbour pairs give the same key %#lx",
+          f->name, sz, how, same_key, (unsigned long)k0);
+}
+
+static void test_no_link_leak(const family *f)
+{
+    static const size_t sizes[] = { 1, 16, 24, 100, 512, 1000, 1024, 1025, 2000, 20000, 100000 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t sz = sizes[k];
+        void *p[LEAK_B];
+        uint64_t w[LEAK_B];
+        leak_take(f, sz, p, w, LEAK_B);
+        leak_judge(f, sz, "fresh", p, w, LEAK_B);
+        for (int i = 0; i < LEAK_B; i++)
+            if (p[i]) memset(p[i], 0x5A, sz);
+        /* free in address order: the list then hands them back in reverse */
+        for (int i = 0; i < LEAK_B; i++)
+            f->free(p[i]);
+        leak_take(f, sz, p, w, LEAK_B);
+        leak_judge(f, sz, "after a local free", p, w, LEAK_B);
+        for (int i = 0; i < LEAK_B; i++)
+            if (p[i]) memset(p[i], 0x5A, sz);
+        leak_job j = { f, p };
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, leak_free_remote, &j);
+        CHECK(rc == 0, "pthread_create = %d", rc);
+        if (rc != 0) { leak_free_remote(&j); continue; }
+        pthread_join(t, NULL);
+        leak_take(f, sz, p, w, LEAK_B);
+        leak_judge(f, sz, "after a remote free", p, w, LEAK_B);
+        for (int i = 0; i < LEAK_B; i++)
+            f->free(p[i]);
+    }
+}
+
+/* A released span keeps its bytes until it is purged, and a slab of another
+ * class carved from it hands them out inside its blocks.  The old slots'
+ * links (keyed by the span's start, so by the new slab's key too) and mid
+ * headers (hak_key of a known address) must not be among them.  The test
+ * knows where the old blocks were: the words there, now inside fresh blocks
+ * of the new class, must read 0.  hak_trim() first, so the release below
+ * stays under the purge threshold and the span is reused dirty. */
+static void test_no_stale_links(const family *f, size_t old_sz, size_t new_sz, int nold)
+{
+    void **old = malloc(sizeof *old * (size_t)nold);
+    if (!old) return;
+    HK(hak_trim)();
+    for (int i = 0; i < nold; i++)
+        old[i] = f->malloc(old_sz);
+    for (int i = 0; i < nold; i++)
+        f->free(old[i]);
+    /* the emptied span sits in the heap's idle set until HAKMEM_DECAY_MS
+     * (500 ms) has passed; the next slow-path malloc then releases it, still
+     * dirty, and the new class's slab is carved from it */
+    usleep(600 * 1000);
+    enum { NB = 4096 };
+    static void *nb[NB];
+    int nnew = 0;
+    long checked = 0, shown = 0;
+    for (; nnew < NB; nnew++) {
+        unsigned char *q = nb[nnew] = f->malloc(new_sz);
+        if (!q) break;
+        uintptr_t lo = (uintptr_t)q + 8, hi = (uintptr_t)q + f->usable(q);
+        /* old block addresses inside q, past q's own first word */
+        for (int i = 0; i < nold; i++) {
+            uintptr_t x = (uintptr_t)old[i];
+            /* the link at the old pointer; for mid also the header in front of it */
+            for (int back = old_sz > HAKMEM_TINY_MAX ? 16 : 0; back >= 0; back -= 8) {
+                uintptr_t at = x - (uintptr_t)back;
+                if (at < lo || at + 8 > hi) continue;
+                uint64_t w;
+                memcpy(&w, (void *)at, sizeof w);
+                T_PEEKED(&w, sizeof w);
+                checked++;
+                shown += w != 0;
+            }
+        }
+        if (checked > 2000) { nnew++; break; }
+    }
+    CHECK(checked > 0, "%s: no block of %zu B reused the span of the %zu B blocks (test has nothing to check)",
+          f->name, new_sz, old_sz);
+    CHECK(shown == 0, "%s: %ld of %ld words where %zu B blocks were show their old links/headers in fresh %zu B blocks",
+          f->name, shown, checked, old_sz, new_sz);
+    for (int i = 0; i < nnew; i++)
+        f->free(nb[i]);
+    free(old);
+}
+
 /* ---------------------------------------------------------------- glibc extras */
 static int call_malloc_stats(void *arg)
 {
@@ -672,6 +827,11 @@ int main(void)
         snprintf(name, sizeof name, "%s: free_sized", f->name);
         t_section(name);
         test_free_sized(f);
+        snprintf(name, sizeof name, "%s: no free-list link in a fresh block", f->name);
+        t_section(name);
+        test_no_link_leak(f);
+        test_no_stale_links(f, 16, 40, 6000);        /* tiny span reused by another tiny class */
+        test_no_stale_links(f, 20000, 3000, 12);     /* mid span reused by another mid class */
     }
 #ifndef HAK_CORE_ONLY
     t_section("glibc extras: valloc pvalloc trim stats mallinfo2 mallopt");

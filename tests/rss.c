@@ -8,9 +8,15 @@
  * 2. Huge: 16 blocks of 6 MiB, written; each free unmaps its block at once
  *    (mincore on its first page says ENOMEM), and RSS returns within 4 MiB of
  *    the start without any trim call.
+ * 3. Empty spans decay: in a fresh thread, one block of every Mid class is
+ *    allocated and freed (each class its own span, 27 MB in all): at most the
+ *    idle budget (2 MiB) plus 256 KiB stays committed; after twice the decay
+ *    delay and one slow-path malloc, nothing of it does.
  * The pointer arrays live in an mmap of their own, released before the final
  * reading, so they do not count. */
 #include <malloc.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "testlib.h"
@@ -114,6 +120,43 @@ static void test_huge(void)
     CHECK(after - base <= 4096, "VmRSS %ld MiB above the start after freeing huge blocks", mib(after - base));
 }
 
+static void *decay_thread(void *arg)
+{
+    uint64_t *out = arg;   /* committed: before, after the frees, after the delay */
+    hak_stats s;
+    free(malloc(100));     /* the heap exists before the baseline */
+    HK(hak_get_stats)(&s);
+    out[0] = s.committed;
+    for (size_t n = HAKMEM_TINY_MAX + 1; n <= HAKMEM_MID_MAX; n += n / 4) {
+        void *p = malloc(n);
+        if (p) memset(p, 1, 64);
+        free(p);
+    }
+    HK(hak_get_stats)(&s);
+    out[1] = s.committed;
+    usleep(2 * 500 * 1000 + 50000);      /* twice HAKMEM_DECAY_MS's default */
+    void *q = malloc(200);               /* a class this thread never used: the slow path looks */
+    free(q);
+    HK(hak_get_stats)(&s);
+    out[2] = s.committed;
+    return NULL;
+}
+
+static void test_decay(void)
+{
+    uint64_t c[3] = { 0, 0, 0 };
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, decay_thread, c) == 0, "pthread_create");
+    pthread_join(t, NULL);
+    printf("decay: committed %llu KiB before, %llu KiB after freeing one block of every Mid class, "
+           "%llu KiB after the delay\n", (unsigned long long)c[0] / 1024, (unsigned long long)c[1] / 1024,
+           (unsigned long long)c[2] / 1024);
+    CHECK(c[1] <= c[0] + (2048 + 256) * 1024, "empty spans kept: %llu KiB above the start (budget 2048 KiB)",
+          (unsigned long long)(c[1] - c[0]) / 1024);
+    CHECK(c[2] <= c[0] + 256 * 1024, "empty spans not released after the decay delay: %llu KiB above the start",
+          (unsigned long long)(c[2] - c[0]) / 1024);
+}
+
 int main(void)
 {
     if (t_load_hak()) {
@@ -123,6 +166,8 @@ int main(void)
     }
     t_section("RSS after freeing Tiny and Mid blocks");
     test_small((size_t)t_env_u64("T_RSS_MIB", 200));
+    t_section("empty spans: bounded idle set, released after the decay delay");
+    test_decay();
     t_section("Huge blocks are unmapped on free");
     test_huge();
     return t_done();

@@ -39,6 +39,8 @@ run "threads (LD_PRELOAD)"                 120 env T_ITERS=100000 T_ROUNDS=30 T_
 run "fork + threads (libhakmem.a)"          90 "$D/forkt"
 run "fork + threads (LD_PRELOAD)"           90 env T_FORKS=20 LD_PRELOAD="$SO" "$D/forkt_dyn"
 run "RSS after free (libhakmem.a)"          90 "$D/rss"
+run "thread churn: no growth (libhakmem.a)" 240 "$D/churn"
+run "racing frees of one pointer (libhakmem.a)" 120 "$D/races"
 run "real programs (LD_PRELOAD)"           300 bash "$HERE/realprogs.sh" "$SO"
 echo "=== summary"
 printf '%s' "$summary"
