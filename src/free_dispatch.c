@@ -8,6 +8,7 @@
 #include "classify.h"
 #include "guard.h"
 #include "heap.h"
+#include "sizefit.h"
 
 /* Verdicts the classifier cannot give: a malloc(0) pointer (zero.c, never
  * in the chunk map) and a huge block already unmapped both look foreign. */
@@ -141,8 +142,8 @@ __attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p, const 
  * this thread's heap is freed right here, with no call and no stack frame,
  * and true comes back; everything else returns false and goes through a
  * full gate.  `sized` (a constant in each instance) adds the one size test
- * of a sized free: a tiny block of the class of n at its own start is what
- * malloc(n) gives (sized.c has the whole rule).  Under the tools (Memcheck,
+ * of a sized free, the proved hak_tiny_size_fits: a tiny block of the class
+ * of n at its own start is what malloc(n) gives (sized.c has the whole rule).  Under the tools (Memcheck,
  * ASan) the fast-path heap is the sentinel, and the fast accept, which
  * reads the tag bytes those tools keep closed, is skipped: the test costs
  * nothing extra, h is needed anyway. */
@@ -152,7 +153,7 @@ static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, si
     hak_chunk_t *c;
     hak_unit_t *u;
     if (likely(h != &hak_empty_heap) && likely((u = hak_tiny_live(p, &c)) != NULL) &&
-        (!sized || likely(n <= HAK_TINY_MAXREQ && hak_tiny_class(n) == u->cls))) {
+        (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
         /* keep u in its register: left alone, the compiler re-derives it
          * from the chunk and the index, two instructions more per free */
         __asm__("" : "+r"(u));
