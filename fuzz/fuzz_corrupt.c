@@ -31,6 +31,7 @@
 #include <signal.h>
 
 #include "fuzz_common.h"
+#include "classify.h"   /* slot sizes: see slot_end */
 
 #define MAXB 24
 
@@ -225,13 +226,23 @@ static int free_catching_abort(uint8_t *p, hak_free_status *v, char *msg)
     return aborted;
 }
 
+/* The end of p's slot, where the next slot's tag or header starts: from the
+ * classifier, since under the tools (this build has ASan's hooks)
+ * hak_usable_size is the size asked for, short of the slot. */
+static uint8_t *slot_end(uint8_t *p)
+{
+    hak_where_t w;
+    if (hak_classify(p, &w) != HAK_FREE_OK || w.unit == NULL) return p;
+    return w.user + hak_class_usable(w.unit->cls);
+}
+
 static void overflow_and_free(fz_in *in, int i)
 {
     blk *b = &B[i];
     if (b->tier == TIER_HUGE)   /* nothing of ours follows a Huge block: its mapping ends */
         return;
     int len = 1 + fz_u8(in) % 16;
-    uint8_t *at = b->p + b->usable;   /* the next slot's tag / the next block's header */
+    uint8_t *at = slot_end(b->p);     /* the next slot's tag / the next block's header */
     uint8_t orig[16], val[16];
     raw_read(orig, at, len);
     for (int k = 0; k < len; k++) {
@@ -243,7 +254,7 @@ static void overflow_and_free(fz_in *in, int i)
     int sure_bad = 0, same = memcmp(orig, val, (size_t)len) == 0;
     if (b->tier == TIER_TINY) {
         uint8_t d = (uint8_t)(val[0] - orig[0]);
-        sure_bad = d >= 3 && d <= 253;
+        sure_bad = d >= 4 && d <= 252;   /* states 0..3 (END, FREE, ALLOC, REMOTE) are valid there */
         same = val[0] == orig[0];   /* bytes past the tag are the next slot's data */
     } else {
         uint64_t delta = 0;

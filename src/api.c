@@ -84,7 +84,8 @@ size_t hak_usable_size_named(const void *p, const char *fn)
     hak_init();
     hak_where_t w;
     hak_free_status st = hak_classify_all(p, &w);
-    if (likely(st == HAK_FREE_OK)) return usable_of(&w, p);
+    if (likely(st == HAK_FREE_OK))
+        return HAK_TOOLS_ON && w.chunk != NULL ? tool_usable(&w, p) : usable_of(&w, p);   /* as hak_usable_size */
     hak_report(st, p, fn);
     return 0;
 }
@@ -96,8 +97,9 @@ void *hak_calloc(size_t n, size_t size)
     if (total > HAK_MID_MAXREQ) {
         hak_init();
         void *h = huge_alloc(total, 0, 1);   /* zeroes only the recycled pages: fresh ones are zero */
-        if (h != NULL && HAK_TOOLS_RT)
-            VALGRIND_MAKE_MEM_DEFINED(h, total);   /* ...which Memcheck must be told */
+        if (h == NULL || !HAK_TOOLS_ON) return h;
+        h = tool_handout(h, h, total);       /* the tools hear of the total bytes (tool.c)... */
+        if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_DEFINED(h, total);   /* ...zeroed, which Memcheck must be told */
         return h;
     }
     void *p = hak_malloc(total);

@@ -45,9 +45,11 @@ __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t
 {
     hak_chunk_t *c = w->chunk;
     if (unlikely(c == NULL)) return zero_free(p);
+    /* the overflow check before the tools hear of the free: a fatal overflow
+     * leaves the block as it was (a caught abort must find it still live) */
+    if (c->kind != HAK_CHUNK_HUGE && unlikely(!hak_next_ok(w->unit, w->user, HAK_TOOLS_RT))) overflow(w->user);
     if (HAK_TOOLS_ON) tool_release(w, p);   /* the tools hear of it first (tool.c) */
     if (c->kind == HAK_CHUNK_HUGE) return huge_free(c);
-    if (unlikely(!hak_next_ok(w->unit, w->user, HAK_TOOLS_RT))) overflow(w->user);
     if ((unsigned char *)p != w->user) {
         /* retire the alias header first, so a second free of p reads DOUBLE
          * (through the accessor: under the tools the header is closed) */

@@ -441,7 +441,7 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (s->where == HAK_IN_FULL) unpark(h, s);
     /* an empty span stays where malloc finds it, in the idle set's budget,
      * so a malloc/free loop does not thrash the global lock */
-    if (s->used == 0) idle_add(h, s);
+    if (s->used == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
 }
 
 static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);

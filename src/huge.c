@@ -293,7 +293,13 @@ void *huge_alloc(size_t n, size_t align, int zero)
     /* fresh pages are zero in fact, but malloc's contents are indeterminate:
      * Memcheck must flag a read before a write (hak_calloc marks them defined) */
     hak_san_alloc(user, size, 0);
-    if (zero && filled) memset(user, 0, filled < n ? filled : n);   /* recycled pages are dirty */
+    if (zero && filled) {                 /* recycled pages are dirty */
+        size_t z = filled < n ? filled : n;
+        /* under the tools the block is still closed here (tool.c opens it) */
+        if (HAK_TOOLS_ON) hak_san_internal(user, z);
+        memset(user, 0, z);
+        if (HAK_TOOLS_ON) hak_san_internal_done(user, z);
+    }
     return user;
 }
 

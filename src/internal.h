@@ -134,6 +134,7 @@ void  *tool_malloc(size_t n);                      /* a block of n, the tools to
 void  *tool_handout(void *block, void *user, size_t n);   /* record and open n bytes at user */
 void   tool_release(const hak_where_t *w, void *p);       /* p is being freed: tell the tools */
 size_t tool_usable(const hak_where_t *w, const void *p);  /* the size p was asked for */
+uintptr_t tool_end(uintptr_t b);                   /* end of what was asked for of block b, or 0 */
 void  *tool_realloc(hak_where_t *w, void *p, size_t n);   /* p live, n > 0: always moves */
 
 /* ---- stats.c ---- */

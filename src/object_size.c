@@ -7,6 +7,14 @@
  * descriptors and the in-band state of the block found. */
 #include "classify.h"
 
+/* Under the tools a block is what was asked for of it (tool.c): the bytes
+ * from a to that end, 0 in the slack behind it. */
+static size_t to_asked(uintptr_t b, uintptr_t a)
+{
+    uintptr_t end = tool_end(b);
+    return a < end ? end - a : 0;
+}
+
 /* Bytes from p to the end of the live block holding it, or 0 with *why
  * saying what p is instead: NULL, FOREIGN/UNMAPPED (not ours), INVALID (our
  * memory, but metadata, a gap or a never-used slot) or DOUBLE (a free block). */
@@ -27,7 +35,8 @@ static size_t object_size(const unsigned char *p, hak_free_status *why)
         if (a < base || a - base >= c->map_len) { *why = HAK_FREE_FOREIGN; return 0; }
         if (a < user) { *why = HAK_FREE_INVALID; return 0; }   /* its descriptor's pages */
         *why = hak_state_verdict(hak_hdr_state(c->huge_check, hak_key(user)));
-        return *why == HAK_FREE_OK ? c->huge_size - (a - user) : 0;
+        if (*why != HAK_FREE_OK) return 0;
+        return HAK_TOOLS_ON ? to_asked(user, a) : c->huge_size - (a - user);
     }
     uintptr_t off = a % HAK_CHUNK;
     const hak_unit_t *u = &c->unit[off / HAK_SLAB];
@@ -41,7 +50,8 @@ static size_t object_size(const unsigned char *p, hak_free_status *why)
     const hak_unit_t *bu = &c->unit[boff / HAK_SLAB];          /* the block may start in an earlier unit */
     const unsigned char *b = p - r;
     *why = hak_block_state(bu, b, (uintptr_t)b);
-    return *why == HAK_FREE_OK ? hak_class_usable(u->cls) - r : 0;
+    if (*why != HAK_FREE_OK) return 0;
+    return HAK_TOOLS_ON ? to_asked((uintptr_t)b, a) : hak_class_usable(u->cls) - r;
 }
 
 size_t hak_malloc_object_size(const void *p)

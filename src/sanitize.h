@@ -121,7 +121,9 @@ static inline void hak_san_resize(void *p, size_t old, size_t now)
 HAK_INBAND uint8_t hak_tag_load(const unsigned char *p, int tools)
 {
     HAK_VG_OPEN(tools, p - 1, 1);
-    uint8_t t = p[-1];
+    /* relaxed atomic: the overflow check reads the next slot's tag while a
+     * remote free may claim it (same mov on x86-64; the race is by design) */
+    uint8_t t = __atomic_load_n(&p[-1], __ATOMIC_RELAXED);
     HAK_VG_CLOSE(tools, p - 1, 1);
     return t;
 }
@@ -129,7 +131,7 @@ HAK_INBAND uint8_t hak_tag_load(const unsigned char *p, int tools)
 HAK_INBAND void hak_tag_store(unsigned char *p, uint8_t t, int tools)
 {
     HAK_VG_OPEN(tools, p - 1, 1);
-    p[-1] = t;
+    __atomic_store_n(&p[-1], t, __ATOMIC_RELAXED);   /* read by racing neighbours' checks */
     HAK_VG_CLOSE(tools, p - 1, 1);
 }
 
@@ -147,9 +149,11 @@ HAK_INBAND hak_mid_hdr_t hak_hdr_load(const unsigned char *p, int tools)
     const volatile hak_mid_hdr_t *src = (const volatile hak_mid_hdr_t *)(const void *)(p - 16);
     hak_mid_hdr_t h;
     HAK_VG_OPEN(tools, p - 16, 16);
-    h.magic = src->magic;
-    h.aux = src->aux;
-    h.check = src->check;
+    /* relaxed atomics: the next block's header is read by the overflow check
+     * while a remote free may claim it (plain movs on x86-64) */
+    h.magic = __atomic_load_n(&src->magic, __ATOMIC_RELAXED);
+    h.aux = __atomic_load_n(&src->aux, __ATOMIC_RELAXED);
+    h.check = __atomic_load_n(&src->check, __ATOMIC_RELAXED);
     HAK_VG_CLOSE(tools, p - 16, 16);
     return h;
 }
@@ -158,9 +162,9 @@ HAK_INBAND void hak_hdr_store(unsigned char *p, uint32_t magic, uint32_t aux, ui
 {
     hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
     HAK_VG_OPEN(tools, p - 16, 16);
-    h->magic = magic;
-    h->aux = aux;
-    h->check = check;
+    __atomic_store_n(&h->magic, magic, __ATOMIC_RELAXED);   /* see hak_hdr_load */
+    __atomic_store_n(&h->aux, aux, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, check, __ATOMIC_RELAXED);
     HAK_VG_CLOSE(tools, p - 16, 16);
 }
 

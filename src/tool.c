@@ -170,6 +170,19 @@ size_t tool_usable(const hak_where_t *w, const void *p)
     return n;
 }
 
+/* The end of what was asked for of the block starting at user pointer b
+ * (its aligned alias's n bytes, if it has one), or 0 when none is recorded:
+ * malloc_object_size measures to it under the tools. */
+uintptr_t tool_end(uintptr_t b)
+{
+    uintptr_t end = 0;
+    hak_lock();
+    const tool_ent_t *e = find(b);
+    if (e) end = b + e->off + e->n;
+    hak_unlock();
+    return end;
+}
+
 /* Under the tools realloc always moves, as Valgrind's and ASan's own do:
  * the new block is exactly n bytes to the tools, and a stale pointer to
  * the old one reads freed memory. */
