@@ -82,12 +82,17 @@ static inline uintptr_t hak_slab_start(const hak_slab_t *s)
     return a - a % HAK_CHUNK + s->first;
 }
 
+#define HAK_HUGE_SEAMS 19       /* seams a huge block keeps (huge.c: twice its pieces, and some) */
+
 /* Chunk descriptor, at the base of every chunk (slab chunks) or of every huge
  * mapping.  Huge fields are used only when kind == HAK_CHUNK_HUGE. */
 typedef struct hak_chunk {
     uint32_t kind;             /* enum hak_chunk_kind */
     uint32_t free_units;       /* bit u set: unit u is free (slab chunks, under the global lock) */
     uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
+    uint32_t huge_nseam;       /* huge: seams below, or HAK_HUGE_SEAMS + 1 when too many to keep */
+    uint32_t huge_seam[HAK_HUGE_SEAMS];   /* huge: page offsets in the user range where the
+                                             mappings it is made of meet (recycled pages, huge.c) */
     size_t   huge_uoff;        /* huge: user pointer - base.  An offset, not a pointer: a raw pointer
                                   here keeps a leaked huge block "reachable" for Memcheck */
     uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
