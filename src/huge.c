@@ -64,6 +64,7 @@
 static _Atomic uintptr_t ring[RING];
 static uintptr_t ring_desc[RING];                   /* global lock */
 static size_t ring_dlen[RING];                      /* global lock */
+static size_t ring_uoff[RING];                      /* global lock: the poisoned part starts there */
 static unsigned ring_pos;                           /* global lock */
 static uint64_t live_bytes, live_blocks, nallocs;   /* global lock */
 
@@ -145,26 +146,40 @@ static unsigned npool;
 static size_t pool_bytes;
 static _Atomic uint64_t pool_due = UINT64_MAX;   /* ms when the oldest run expires */
 
-/* Address ranges to unmap once the lock is dropped. */
-typedef struct spill { struct { uintptr_t a; size_t len; } r[POOL_MAX + PIECES_MAX + 4]; unsigned n; } spill_t;
+/* Address ranges to unmap once the lock is dropped, each with the part of
+ * it that may carry ASan poison (cleaned first: whoever maps the range next
+ * starts clean).  Only user ranges and guard pages are ever poisoned; the
+ * rest is left alone, because cleaning shadow memory that was never
+ * touched would make it resident. */
+typedef struct spill {
+    struct { uintptr_t a; size_t len; uintptr_t pa; size_t plen; } r[POOL_MAX + PIECES_MAX + 4];
+    unsigned n;
+} spill_t;
 
-/* Unmapped memory keeps no ASan poison: whoever maps it next starts clean. */
+/* Unmap a range that was poisoned (a user range, a guard page): unmapped
+ * memory keeps no ASan poison. */
 static void unmap_clean(uintptr_t a, size_t len)
 {
     HAK_UNPOISON((void *)a, len);
     os_unmap((void *)a, len);
 }
 
-static void spill_add(spill_t *s, uintptr_t a, size_t len)
+/* [a, a+len) to unmap, of which [pa, pa+plen) may be poisoned */
+static void spill_add_p(spill_t *s, uintptr_t a, size_t len, uintptr_t pa, size_t plen)
 {
     if (len == 0) return;
     if (s->n < sizeof s->r / sizeof s->r[0]) {
         s->r[s->n].a = a;
-        s->r[s->n++].len = len;
-    } else {
-        unmap_clean(a, len);   /* cannot happen by the sizes above; correct anyway */
+        s->r[s->n].len = len;
+        s->r[s->n].pa = pa;
+        s->r[s->n++].plen = plen;
+    } else {                   /* cannot happen by the sizes above; correct anyway */
+        HAK_UNPOISON((void *)pa, plen);
+        os_unmap((void *)a, len);
     }
 }
+
+static void spill_add(spill_t *s, uintptr_t a, size_t len) { spill_add_p(s, a, len, a, 0); }
 
 /* all the address space a run holds */
 static void spill_run(spill_t *s, const run_t *r)
@@ -175,7 +190,10 @@ static void spill_run(spill_t *s, const run_t *r)
 
 static void spill_release(spill_t *s)
 {
-    for (unsigned i = 0; i < s->n; i++) unmap_clean(s->r[i].a, s->r[i].len);
+    for (unsigned i = 0; i < s->n; i++) {
+        HAK_UNPOISON((void *)s->r[i].pa, s->r[i].plen);
+        os_unmap((void *)s->r[i].a, s->r[i].len);
+    }
     s->n = 0;
 }
 
@@ -411,9 +429,11 @@ static void pool_put_pieces_locked(uintptr_t a, size_t len, const seams_t *sm, u
 static void ring_push_locked(uintptr_t user, uintptr_t desc, size_t dlen, spill_t *s)
 {
     unsigned i = ring_pos++ % RING;
-    spill_add(s, ring_desc[i], ring_dlen[i]);
+    size_t u = ring_uoff[i];
+    spill_add_p(s, ring_desc[i], ring_dlen[i], ring_desc[i] + u, ring_dlen[i] > u ? ring_dlen[i] - u : 0);
     ring_desc[i] = desc;
     ring_dlen[i] = dlen;
+    ring_uoff[i] = user - desc;
     atomic_store_explicit(&ring[i], user, memory_order_relaxed);
 }
 
@@ -574,7 +594,7 @@ hak_free_status huge_free(hak_chunk_t *c)
         ring_push_locked(user, base, len + HAK_PAGE, &s);   /* descriptor, hole and guard */
     } else {
         ring_push_locked(user, base, uoff, &s);
-        spill_add(&s, base + len, HAK_PAGE);                 /* the guard alone */
+        spill_add_p(&s, base + len, HAK_PAGE, base + len, HAK_PAGE);   /* the guard alone */
     }
     uint64_t now = os_now_ms();
     pool_expire_locked(now, &s);
@@ -707,7 +727,8 @@ static void *move_away(hak_chunk_t *c, size_t len)
         hak_lock();
         if (os_move((void *)olduser, oldsize, t + uoff, 0) < 0) {
             hak_unlock();
-            unmap_clean((uintptr_t)t, len + HAK_PAGE);
+            HAK_UNPOISON(t + len, HAK_PAGE);
+            os_unmap(t, len + HAK_PAGE);
             return MOVE_REFUSED;
         }
     }
@@ -718,7 +739,7 @@ static void *move_away(hak_chunk_t *c, size_t len)
         ring_push_locked(olduser, base, old + HAK_PAGE, &s);
     } else {
         ring_push_locked(olduser, base, uoff, &s);
-        spill_add(&s, base + old, HAK_PAGE);   /* the old guard */
+        spill_add_p(&s, base + old, HAK_PAGE, base + old, HAK_PAGE);   /* the old guard */
     }
     cmap_set((uintptr_t)t, len, d);
     commit_add_locked((int64_t)len - (int64_t)old);
