@@ -374,8 +374,10 @@ static void test_accounting(void)
            rss_start / 1024, rss1 / 1024);
     CHECK(s3.committed == s0.committed, "committed after trim %llu, before %llu", (unsigned long long)s3.committed,
           (unsigned long long)s0.committed);
-    CHECK(rss_start - rss1 >= (long)(held / 1024) * 9 / 10, "trim gave back %ld KiB of RSS, the cache held %llu KiB",
-          rss_start - rss1, (unsigned long long)held / 1024);
+    if (cache_on)   /* with nothing cached there is nothing to see: RSS moves by a few pages anyway */
+        CHECK(rss_start - rss1 >= (long)(held / 1024) * 9 / 10,
+              "trim gave back %ld KiB of RSS, the cache held %llu KiB", rss_start - rss1,
+              (unsigned long long)held / 1024);
 
     /* decay: a block freed before the delay is given back by a huge free after it */
     if (cache_on && decay_ms <= 5000) {
