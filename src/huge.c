@@ -8,33 +8,47 @@
  *   [c+len, c+len+page)  guard page, PROT_NONE: a write past the usable end faults
  * The chunk map covers [c, c+len); committed counts len.
  *
- * free: the user pages move (mremap, no copy) to a private address where
- * they wait in the cache, and the user range becomes PROT_NONE address space
- * (a "hole"), so a use after free faults at once.  The descriptor region and
- * the hole stay ours while the block is in the ring of the last RING freed
- * blocks: a thread that read the chunk map just before the free reads the
- * descriptor (its state says FREE), never an unmapped page; a second free of
- * the pointer reads DOUBLE; and no new mapping can appear at the freed
- * address, so a stale pointer keeps faulting even after its pages were
- * reused.  (Moving the pages costs a page-table move; mprotect-ing them in
- * place would cost a change of every page table entry, ten times more.)
- * malloc: a fresh reservation whose user range is filled with cached pages
- * moved there (no page faults for those), and a guard page.
+ * free: the user pages move (mremap: page tables, not bytes) to a private
+ * reservation shaped like a block, where they wait in the cache, and the
+ * user range becomes PROT_NONE address space (a "hole"), so a use after free
+ * faults at once.  The descriptor region and the hole stay ours while the
+ * block is in the ring of the last RING freed blocks: a thread that read the
+ * chunk map just before the free reads the descriptor (its state says FREE),
+ * never an unmapped page; a second free of the pointer reads DOUBLE; and no
+ * new mapping can appear at the freed address, so a stale pointer keeps
+ * faulting even after its pages were reused.  (Moving the pages costs a
+ * page-table move; mprotect-ing them in place would cost a change of every
+ * page-table entry, ten times more, measured.)
+ * malloc: preferably a parked block becomes the new block where it lies (no
+ * move, no page fault), cut to size or extended into its headroom; else a
+ * fresh reservation whose user range is filled with cached pages moved
+ * there.  Either way the address is not the freed one.
  * realloc: shrinks in place (the tail joins the cache), grows in place when
  * the address space above is free, else moves the pages; the old descriptor
  * and a hole go to the ring as for a free.
  *
- * The cache holds at most a quarter of the memory in use (but 32 MiB even
- * when little is in use) and never more than HAKMEM_HUGE_CACHE_KB; pages
- * unused for HAKMEM_HUGE_DECAY_MS are unmapped, checked lazily by every huge
- * call, by slab creation and release (huge_tick) and by malloc_trim.  Cached
- * bytes are not live, but they are held from the OS: they count in
- * committed (hak_stats), as the descriptor pages in the ring do not.
+ * Pages of different origins put side by side stay separate mappings (the
+ * kernel merges neither their anon_vmas nor their page offsets), and every
+ * mapping costs each later move: were blocks made of blocks made of blocks,
+ * a long malloc-large run would get slower with every thousand blocks.  So
+ * a block keeps the "seams" where its mappings meet, and a freed block made
+ * of several is cached as several runs: every run is one mapping, a new
+ * block is at most PIECES_MAX of them and fresh pages, and only a block
+ * grown by realloc over and over can pass HAK_HUGE_SEAMS (it is then not
+ * recycled).
+ *
+ * The cache holds at most half the memory in use (but 32 MiB even when
+ * little is in use) and never more than HAKMEM_HUGE_CACHE_KB; pages unused
+ * for HAKMEM_HUGE_DECAY_MS are unmapped, checked lazily by every huge call,
+ * by slab creation and release (huge_tick) and by malloc_trim.  Cached bytes
+ * are not live, but they are held from the OS: they count in committed
+ * (hak_stats), as the descriptor pages in the ring do not.
  *
  * Bookkeeping is under the global lock, system calls outside it, except a
  * move of a live block's pages on a kernel that unmaps the source as it
- * moves: then no other thread may map and register a block in the vacated
- * range before its chunk-map entries are cleared. */
+ * moves (then no other thread may map and register a block in the vacated
+ * range before its chunk-map entries are cleared), and the cut of a home
+ * run's end (see pool_take_locked). */
 #include <errno.h>
 #include <string.h>
 #include "chunk_map.h"
@@ -50,44 +64,136 @@
 static _Atomic uintptr_t ring[RING];
 static uintptr_t ring_desc[RING];                   /* global lock */
 static size_t ring_dlen[RING];                      /* global lock */
+static size_t ring_uoff[RING];                      /* global lock: the poisoned part starts there */
 static unsigned ring_pos;                           /* global lock */
 static uint64_t live_bytes, live_blocks, nallocs;   /* global lock */
 
-/* ---- the cache: runs of parked pages, oldest first (global lock) ---- */
-#define POOL_MAX   64                    /* runs; more evict the oldest */
-#define PIECES_MAX 4                     /* runs one new block is filled from */
-#define MIN_RUN    ((size_t)64 << 10)    /* smaller runs are not worth a system call later */
-#define BUDGET_FLOOR ((size_t)32 << 20)  /* budget however little is in use */
-#define BUDGET_SHARE 4                   /* budget: in-use bytes / BUDGET_SHARE */
+static size_t page_up(size_t n) { return (n + HAK_PAGE - 1) / HAK_PAGE * HAK_PAGE; }
 
-typedef struct run { uintptr_t addr; size_t len; uint64_t born; } run_t;
+/* ---- seams: page offsets, ascending, where a range's mappings meet ---- */
+#define SEAMS_LOST (HAK_HUGE_SEAMS + 1u)    /* n: more than can be kept */
+typedef struct seams { uint32_t n; uint32_t at[HAK_HUGE_SEAMS]; } seams_t;
+
+static void seams_add(seams_t *s, size_t off)
+{
+    uint32_t pg = (uint32_t)(off / HAK_PAGE), i = 0;
+    if (s->n == SEAMS_LOST) return;
+    while (i < s->n && s->at[i] < pg) i++;
+    if (i < s->n && s->at[i] == pg) return;
+    if (s->n == HAK_HUGE_SEAMS) { s->n = SEAMS_LOST; return; }
+    memmove(&s->at[i + 1], &s->at[i], (s->n - i) * sizeof s->at[0]);
+    s->at[i] = pg;
+    s->n++;
+}
+
+/* The seams of the part [from, to) of a range, relative to from. */
+static seams_t seams_cut(const seams_t *s, size_t from, size_t to)
+{
+    seams_t r = { s->n == SEAMS_LOST ? SEAMS_LOST : 0, { 0 } };
+    for (uint32_t i = 0; r.n != SEAMS_LOST && i < s->n; i++) {
+        size_t off = (size_t)s->at[i] * HAK_PAGE;
+        if (off > from && off < to) seams_add(&r, off - from);
+    }
+    return r;
+}
+
+/* d gains the seams of a piece of len bytes (one mapping) placed at off in
+ * a range of total bytes: where it meets what is around it. */
+static void seams_place(seams_t *d, size_t len, size_t off, size_t total)
+{
+    if (off) seams_add(d, off);
+    if (off + len < total) seams_add(d, off + len);
+}
+
+static seams_t seams_of(const hak_chunk_t *c)
+{
+    seams_t s;
+    s.n = c->huge_nseam;
+    memcpy(s.at, c->huge_seam, sizeof s.at);
+    return s;
+}
+
+static void seams_set(hak_chunk_t *c, const seams_t *s)
+{
+    c->huge_nseam = s->n;
+    memcpy(c->huge_seam, s->at, sizeof s->at);
+}
+
+/* ---- the cache: runs of parked pages, oldest first (global lock) ----
+ * A run parked by a free is shaped like a block ("home"): its pages sit at
+ * addr = base + HAK_HUGE_UOFF of a reservation [base, end) with room for a
+ * descriptor in front and HEADROOM of PROT_NONE address space behind, so a
+ * later malloc can become a block right there and extend into the headroom.
+ * Other runs ("fillers": the tail of a split run or of a shrink, the pages
+ * of an aligned block) are moved into the blocks they serve. */
+#define POOL_MAX   256                   /* runs; more evict the oldest */
+#define PIECES_MAX 8                     /* runs one new block is filled from, at most */
+#define MIN_RUN    ((size_t)64 << 10)    /* smaller runs are not worth a system call later */
+#define HEADROOM   ((size_t)32 << 20)    /* address space behind a parked run, for growth */
+#define BUDGET_FLOOR ((size_t)32 << 20)  /* budget however little is in use */
+#define BUDGET_SHARE 2                   /* budget: in-use bytes / BUDGET_SHARE */
+
+enum { RUN_FILLER, RUN_HOME, RUN_SUFFIX };   /* RUN_SUFFIX: a piece cut from a home run's end */
+typedef struct run {
+    uintptr_t addr;            /* the pages: [addr, addr+len), readable and writable, one mapping */
+    size_t len;
+    uint64_t born;             /* ms when it was cached */
+    uintptr_t base, end;       /* RUN_HOME: the whole reservation */
+    uint32_t kind;
+} run_t;
 static run_t pool[POOL_MAX];
 static unsigned npool;
 static size_t pool_bytes;
 static _Atomic uint64_t pool_due = UINT64_MAX;   /* ms when the oldest run expires */
 
-/* Runs and descriptor regions to unmap once the lock is dropped. */
-typedef struct spill { run_t r[POOL_MAX + PIECES_MAX + 4]; unsigned n; } spill_t;
+/* Address ranges to unmap once the lock is dropped, each with the part of
+ * it that may carry ASan poison (cleaned first: whoever maps the range next
+ * starts clean).  Only user ranges and guard pages are ever poisoned; the
+ * rest is left alone, because cleaning shadow memory that was never
+ * touched would make it resident. */
+typedef struct spill {
+    struct { uintptr_t a; size_t len; uintptr_t pa; size_t plen; } r[POOL_MAX + PIECES_MAX + 4];
+    unsigned n;
+} spill_t;
 
-static size_t page_up(size_t n) { return (n + HAK_PAGE - 1) / HAK_PAGE * HAK_PAGE; }
-
-/* Unmapped memory keeps no ASan poison: whoever maps it next starts clean. */
+/* Unmap a range that was poisoned (a user range, a guard page): unmapped
+ * memory keeps no ASan poison. */
 static void unmap_clean(uintptr_t a, size_t len)
 {
     HAK_UNPOISON((void *)a, len);
     os_unmap((void *)a, len);
 }
 
-static void spill_add(spill_t *s, uintptr_t a, size_t len)
+/* [a, a+len) to unmap, of which [pa, pa+plen) may be poisoned */
+static void spill_add_p(spill_t *s, uintptr_t a, size_t len, uintptr_t pa, size_t plen)
 {
     if (len == 0) return;
-    if (s->n < sizeof s->r / sizeof s->r[0]) s->r[s->n++] = (run_t){ a, len, 0 };
-    else unmap_clean(a, len);   /* cannot happen by the sizes above; correct anyway */
+    if (s->n < sizeof s->r / sizeof s->r[0]) {
+        s->r[s->n].a = a;
+        s->r[s->n].len = len;
+        s->r[s->n].pa = pa;
+        s->r[s->n++].plen = plen;
+    } else {                   /* cannot happen by the sizes above; correct anyway */
+        HAK_UNPOISON((void *)pa, plen);
+        os_unmap((void *)a, len);
+    }
+}
+
+static void spill_add(spill_t *s, uintptr_t a, size_t len) { spill_add_p(s, a, len, a, 0); }
+
+/* all the address space a run holds */
+static void spill_run(spill_t *s, const run_t *r)
+{
+    if (r->kind == RUN_HOME) spill_add(s, r->base, r->end - r->base);
+    else spill_add(s, r->addr, r->len);
 }
 
 static void spill_release(spill_t *s)
 {
-    for (unsigned i = 0; i < s->n; i++) unmap_clean(s->r[i].addr, s->r[i].len);
+    for (unsigned i = 0; i < s->n; i++) {
+        HAK_UNPOISON((void *)s->r[i].pa, s->r[i].plen);
+        os_unmap((void *)s->r[i].a, s->r[i].len);
+    }
     s->n = 0;
 }
 
@@ -121,103 +227,176 @@ static size_t budget_locked(void)
 static void pool_expire_locked(uint64_t now, spill_t *s)
 {
     while (npool && pool[0].born + hak_opt.huge_decay_ms <= now) {
-        spill_add(s, pool[0].addr, pool[0].len);
+        spill_run(s, &pool[0]);
         pool_remove_locked(0);
     }
     pool_due_update_locked();
 }
 
-/* Cache the run [a, a+len) (parked), evicting the oldest runs to
- * stay within the budget; a run the budget cannot hold is spilled. */
-static void pool_put_locked(uintptr_t a, size_t len, uint64_t now, spill_t *s)
+/* Cache the run r (parked), evicting the oldest runs to stay within the
+ * budget; a run the budget cannot hold is spilled. */
+static void pool_put_locked(run_t r, uint64_t now, spill_t *s)
 {
     size_t b = budget_locked();
-    if (len < MIN_RUN || len > b) { spill_add(s, a, len); return; }
-    while (npool && (pool_bytes + len > b || npool == POOL_MAX)) {
-        spill_add(s, pool[0].addr, pool[0].len);
+    if (r.len < MIN_RUN || r.len > b) { spill_run(s, &r); return; }
+    while (npool && (pool_bytes + r.len > b || npool == POOL_MAX)) {
+        spill_run(s, &pool[0]);
         pool_remove_locked(0);
     }
-    pool[npool++] = (run_t){ a, len, now };
-    pool_bytes += len;
-    commit_add_locked((int64_t)len);
+    r.born = now;
+    pool[npool++] = r;
+    pool_bytes += r.len;
+    commit_add_locked((int64_t)r.len);
     pool_due_update_locked();
 }
 
-/* Take up to need bytes of cached pages, in at most PIECES_MAX pieces: the
- * smallest run that covers what is left (its tail stays cached), else the
- * largest run whole.  The pieces leave the cache (and committed). */
-static unsigned pool_take_locked(size_t need, run_t *pc, spill_t *s)
+/* Move one piece to dst: 1 if its pages are there.  A piece the kernel will
+ * not move (before Linux 6.17, a range that spans several mappings) is
+ * dropped; so is what is left of a home run's reservation.  A suffix leaves
+ * PROT_NONE headroom in its home run, never unmapped address space (the
+ * reservation must stay whole). */
+static int piece_place(const run_t *r, uintptr_t dst)
+{
+    void *src = (void *)r->addr;
+    if (r->kind == RUN_SUFFIX) {
+        int ok = os_move(src, r->len, (void *)dst, 1) == 1;
+        os_hole(src, r->len);   /* emptied, or still full when the move failed */
+        return ok;
+    }
+    if (os_move(src, r->len, (void *)dst, 0) != 0) {
+        if (r->kind == RUN_HOME) os_unmap((void *)r->base, r->end - r->base);
+        else os_unmap(src, r->len);
+        return 0;
+    }
+    if (r->kind == RUN_HOME) {
+        os_unmap((void *)r->base, r->addr - r->base);
+        os_unmap((void *)(r->addr + r->len), r->end - (r->addr + r->len));
+    }
+    return 1;
+}
+
+/* Take cached pages for [dst, dst+need), the part [off, off+need) of a range
+ * of total bytes whose seams are *sm, in at most PIECES_MAX pieces, each at
+ * its own offset: the smallest run that covers what is left (a filler gives
+ * its head, a home run its end, the rest stays cached), else the largest
+ * run whole; no piece that would bring *sm past HAK_HUGE_SEAMS.  The pieces
+ * leave the cache (and committed).  A home run's end is moved here, under
+ * the lock: until that range is headroom again, nobody may form a block in
+ * that home run. */
+static unsigned pool_take_locked(uintptr_t dst, size_t off, size_t need, size_t total, seams_t *sm,
+                                 run_t *pc, uintptr_t *at, int *placed, spill_t *s)
 {
     unsigned np = 0;
+    size_t done = 0;
     if (need < MIN_RUN) return 0;   /* a fresh page or two is cheaper than splitting a run */
-    while (need && npool && np < PIECES_MAX) {
-        unsigned best = POOL_MAX, big = 0;
+    while (done < need && npool && np < PIECES_MAX) {
+        size_t left = need - done;
+        unsigned best = POOL_MAX, big = POOL_MAX;
         for (unsigned i = 0; i < npool; i++) {
-            if (pool[i].len >= need && (best == POOL_MAX || pool[i].len < pool[best].len)) best = i;
-            if (pool[i].len > pool[big].len) big = i;
+            const run_t *r = &pool[i];
+            if (r->len >= left && (best == POOL_MAX || r->len < pool[best].len)) best = i;
+            if (r->len < left && (big == POOL_MAX || r->len > pool[big].len)) big = i;
         }
-        if (best == POOL_MAX) {
-            pc[np++] = pool[big];
-            need -= pool[big].len;
-            pool_remove_locked(big);
-            continue;
-        }
-        run_t *r = &pool[best];
-        pc[np++] = (run_t){ r->addr, need, 0 };
-        size_t left = r->len - need;
-        if (left >= MIN_RUN) {
-            r->addr += need;
-            r->len = left;
-            pool_bytes -= need;
-            commit_add_locked(-(int64_t)need);
+        unsigned k = best != POOL_MAX ? best : big;
+        if (k == POOL_MAX) break;
+        run_t *r = &pool[k];
+        size_t take = r->len < left ? r->len : left;
+        /* a home run gives its end, anything else its head */
+        int suffix = r->kind == RUN_HOME && r->len - take >= MIN_RUN;
+        seams_t trial = *sm;
+        seams_place(&trial, take, off + done, total);
+        if (trial.n == SEAMS_LOST) break;
+        *sm = trial;
+        at[np] = dst + done;
+        placed[np] = 0;
+        if (suffix) {
+            r->len -= take;
+            pc[np] = (run_t){ r->addr + r->len, take, 0, 0, 0, RUN_SUFFIX };
+            placed[np] = 1 + piece_place(&pc[np], at[np]);
+            pool_bytes -= take;
+            commit_add_locked(-(int64_t)take);
+        } else if (r->kind == RUN_FILLER && r->len - take >= MIN_RUN) {
+            pc[np] = (run_t){ r->addr, take, 0, 0, 0, RUN_FILLER };
+            r->addr += take;
+            r->len -= take;
+            pool_bytes -= take;
+            commit_add_locked(-(int64_t)take);
         } else {
-            spill_add(s, r->addr + need, left);
-            pool_remove_locked(best);
+            /* whole; a tail too small to keep goes: a filler's now, a home
+             * run's with its reservation (piece_place) */
+            pc[np] = *r;
+            if (r->kind != RUN_HOME) spill_add(s, r->addr + take, r->len - take);
+            pc[np].len = take;
+            pool_remove_locked(k);
         }
-        need = 0;
+        done += take;
+        np++;
     }
     pool_due_update_locked();
     return np;
 }
 
-/* Move the pieces to [dst, ...) back to back; returns the bytes placed.  A
- * piece the kernel will not move (older kernels refuse a range that spans
- * several mappings) is unmapped instead. */
-static size_t pool_place(const run_t *pc, unsigned np, uintptr_t dst)
+/* The parked block to become a block of size user bytes in place: the
+ * smallest that holds them, else the largest whose headroom takes the rest. */
+static int pool_take_home_locked(size_t size, run_t *out)
 {
-    size_t done = 0;
-    for (unsigned i = 0; i < np; i++) {
-        if (os_move((void *)pc[i].addr, pc[i].len, (void *)(dst + done), 0) >= 0) done += pc[i].len;
-        else os_unmap((void *)pc[i].addr, pc[i].len);
+    unsigned best = POOL_MAX, big = POOL_MAX;
+    for (unsigned i = 0; i < npool; i++) {
+        const run_t *r = &pool[i];
+        if (r->kind != RUN_HOME) continue;
+        if (r->len >= size && (best == POOL_MAX || r->len < pool[best].len)) best = i;
+        if (r->addr + size + HAK_PAGE <= r->end && (big == POOL_MAX || r->len > pool[big].len)) big = i;
     }
-    return done;
+    unsigned k = best != POOL_MAX ? best : big;
+    if (k == POOL_MAX) return 0;
+    *out = pool[k];
+    pool_remove_locked(k);
+    pool_due_update_locked();
+    return 1;
 }
 
-/* Fill [dst, dst+need) with cached pages as far as there are any (the rest
- * stays as it is, fresh); returns the bytes filled. */
-static size_t fill_from_cache(uintptr_t dst, size_t need)
+/* Fill [dst, dst+need), the part at off of a range of total bytes whose
+ * seams are *sm, with cached pages as far as there are any (and *sm
+ * allows); what no piece covers stays as it is (fresh).  Returns how far
+ * from dst recycled, dirty pages may lie. */
+static size_t fill_from_cache(uintptr_t dst, size_t off, size_t need, size_t total, seams_t *sm)
 {
     run_t pc[PIECES_MAX];
+    uintptr_t at[PIECES_MAX];
+    int placed[PIECES_MAX];
     spill_t s;
     s.n = 0;
     hak_lock();
     pool_expire_locked(os_now_ms(), &s);
-    unsigned np = pool_take_locked(need, pc, &s);
+    unsigned np = pool_take_locked(dst, off, need, total, sm, pc, at, placed, &s);
     hak_unlock();
-    size_t filled = pool_place(pc, np, dst);
+    size_t reach = 0;
+    for (unsigned i = 0; i < np; i++) {
+        int ok = placed[i] ? placed[i] - 1 : piece_place(&pc[i], at[i]);
+        if (ok) reach = at[i] + pc[i].len - dst;
+    }
     spill_release(&s);
-    return filled;
+    if (reach < need && off + reach) seams_add(sm, off + reach);   /* fresh pages follow */
+    return reach;
 }
 
 /* Move the pages of [a, a+len) (ours, no longer in the chunk map) to a
- * fresh private address, whose phase modulo a chunk is a's so that whole
- * page tables move.  The address of the parked pages, or 0 with [a, a+len)
- * as it was.  On success *hole says whether [a, a+len) is now PROT_NONE
- * address space of ours (1) or unmapped, maybe mapped by someone else
- * already (0). */
-static uintptr_t park(uintptr_t a, size_t len, int *hole)
+ * fresh private reservation: shaped like a block when home (a is a default
+ * user pointer), else at a's phase modulo a chunk; either way whole page
+ * tables move.  1 with *r the run, or 0 with [a, a+len) as it was.  On
+ * success *hole says whether [a, a+len) is now PROT_NONE address space of
+ * ours (1) or unmapped, maybe mapped by someone else already (0). */
+static int park(uintptr_t a, size_t len, int home, run_t *r, int *hole)
 {
-    char *p = os_reserve(len, HAK_CHUNK, a % HAK_CHUNK, 0);
+    char *p, *base = NULL;
+    size_t rlen = len;
+    if (home) {
+        rlen = HAK_HUGE_UOFF + len + HAK_PAGE + HEADROOM;
+        base = os_reserve(rlen, HAK_CHUNK, 0, 0);
+        p = base ? base + HAK_HUGE_UOFF : NULL;
+    } else {
+        p = base = os_reserve(len, HAK_CHUNK, a % HAK_CHUNK, 0);
+    }
     if (!p) return 0;
     if (os_move((void *)a, len, p, 1) == 1) {        /* the source is still ours, empty */
         *hole = os_hole((void *)a, len) == 0;
@@ -227,18 +406,34 @@ static uintptr_t park(uintptr_t a, size_t len, int *hole)
          * the range was ours): take it back if nobody has */
         *hole = os_hole_at((void *)a, len) == 0;
     } else {
-        os_unmap(p, len);
+        os_unmap(base, rlen);
         return 0;
     }
-    return (uintptr_t)p;
+    *r = (run_t){ (uintptr_t)p, len, 0, home ? (uintptr_t)base : 0, home ? (uintptr_t)base + rlen : 0,
+                  home ? RUN_HOME : RUN_FILLER };
+    return 1;
+}
+
+/* Cache the pages [a, a+len) parked from a range whose seams are *sm: one
+ * run per mapping. */
+static void pool_put_pieces_locked(uintptr_t a, size_t len, const seams_t *sm, uint64_t now, spill_t *s)
+{
+    size_t from = 0;
+    for (uint32_t i = 0; i <= sm->n; i++) {
+        size_t to = i < sm->n ? (size_t)sm->at[i] * HAK_PAGE : len;
+        pool_put_locked((run_t){ a + from, to - from, 0, 0, 0, RUN_FILLER }, now, s);
+        from = to;
+    }
 }
 
 static void ring_push_locked(uintptr_t user, uintptr_t desc, size_t dlen, spill_t *s)
 {
     unsigned i = ring_pos++ % RING;
-    spill_add(s, ring_desc[i], ring_dlen[i]);
+    size_t u = ring_uoff[i];
+    spill_add_p(s, ring_desc[i], ring_dlen[i], ring_desc[i] + u, ring_dlen[i] > u ? ring_dlen[i] - u : 0);
     ring_desc[i] = desc;
     ring_dlen[i] = dlen;
+    ring_uoff[i] = user - desc;
     atomic_store_explicit(&ring[i], user, memory_order_relaxed);
 }
 
@@ -252,7 +447,7 @@ static void guard_mark(uintptr_t g)
 
 /* Under the tools the descriptor region is hakmem's own, defined memory,
  * whatever Memcheck made of the PROT_NONE reservation it was carved from. */
-static void desc_write(hak_chunk_t *d, size_t uoff, size_t len)
+static void desc_write(hak_chunk_t *d, size_t uoff, size_t len, const seams_t *sm)
 {
     if (HAK_TOOLS_RT) VALGRIND_MAKE_MEM_DEFINED(d, sizeof *d);
     uintptr_t user = (uintptr_t)d + uoff;
@@ -260,27 +455,18 @@ static void desc_write(hak_chunk_t *d, size_t uoff, size_t len)
     d->huge_uoff = uoff;
     d->huge_size = len - uoff;
     d->map_len = len;
+    seams_set(d, sm);
     d->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
 }
 
-void *huge_alloc(size_t n, size_t align, int zero)
+/* Register the block at c (pages in place, guard after len) and hand its
+ * user pointer out. */
+static void *publish(char *c, size_t uoff, size_t len, const seams_t *sm, size_t dirty, size_t n, int zero)
 {
-    size_t uoff = align > HAK_HUGE_UOFF ? align : HAK_HUGE_UOFF;
-    size_t maxalign = align > HAK_CHUNK ? align : HAK_CHUNK;
-    if (n > PTRDIFF_MAX - uoff - maxalign - 2 * HAK_PAGE) { errno = ENOMEM; return NULL; }
-    /* at least one byte, so that even malloc-size 0 leaves the user pointer inside the mapping */
-    size_t len = page_up(uoff + (n ? n : 1)), size = len - uoff;
-    char *c = os_reserve(len + HAK_PAGE, maxalign, 0, 1);
-    if (!c) { errno = ENOMEM; return NULL; }
-    if (os_protect(c + len, HAK_PAGE, 0) != 0) {
-        os_unmap(c, len + HAK_PAGE);
-        errno = ENOMEM;
-        return NULL;
-    }
-    guard_mark((uintptr_t)c + len);
-    size_t filled = fill_from_cache((uintptr_t)c + uoff, size);
+    size_t size = len - uoff;
     hak_chunk_t *d = (hak_chunk_t *)(void *)c;
-    desc_write(d, uoff, len);
+    desc_write(d, uoff, len, sm);
+    guard_mark((uintptr_t)c + len);
     hak_lock();
     cmap_set((uintptr_t)c, len, d);
     commit_add_locked((int64_t)len);
@@ -293,14 +479,88 @@ void *huge_alloc(size_t n, size_t align, int zero)
     /* fresh pages are zero in fact, but malloc's contents are indeterminate:
      * Memcheck must flag a read before a write (hak_calloc marks them defined) */
     hak_san_alloc(user, size, 0);
-    if (zero && filled) {                 /* recycled pages are dirty */
-        size_t z = filled < n ? filled : n;
+    if (zero && dirty) {                 /* recycled pages are dirty */
+        size_t z = dirty < n ? dirty : n;
         /* under the tools the block is still closed here (tool.c opens it) */
         if (HAK_TOOLS_ON) hak_san_internal(user, z);
         memset(user, 0, z);
         if (HAK_TOOLS_ON) hak_san_internal_done(user, z);
     }
     return user;
+}
+
+/* Make the parked block r a block of size user bytes where it lies: open
+ * its descriptor region; cut what it has beyond size (the first page turns
+ * guard, the rest stays cached) or fill the headroom up to size; give up the
+ * headroom beyond the guard.  NULL when the kernel says no (r is unmapped). */
+static void *home_alloc(run_t *r, size_t size, size_t n, int zero)
+{
+    const size_t uoff = HAK_HUGE_UOFF;
+    uintptr_t cut = r->addr + size;          /* the guard page */
+    uintptr_t keep = cut + HAK_PAGE;         /* the reservation is ours up to here, at least */
+    size_t dirty = r->len < size ? r->len : size;
+    seams_t sm = { 0, { 0 } };
+    run_t rest = { 0, 0, 0, 0, 0, RUN_FILLER };
+    if (os_protect((void *)r->base, uoff, 1) != 0) goto fail;
+    if (r->len > size) {
+        size_t excess = r->len - size;
+        int tail = excess >= MIN_RUN + HAK_PAGE;
+        if (os_hole((void *)cut, tail ? HAK_PAGE : excess) != 0) goto fail;
+        if (tail) {
+            rest = (run_t){ keep, excess - HAK_PAGE, 0, 0, 0, RUN_FILLER };
+            keep = r->addr + r->len;
+        }
+    } else {
+        if (r->len < size) {
+            dirty += fill_from_cache(r->addr + r->len, r->len, size - r->len, size, &sm);
+            if (os_protect((void *)(r->addr + r->len), size - r->len, 1) != 0) goto fail;
+        }
+        if (os_protect((void *)cut, HAK_PAGE, 0) != 0) goto fail;   /* headroom, but say so */
+    }
+    if (keep < r->end) os_unmap((void *)keep, r->end - keep);
+    if (rest.len) {
+        spill_t s;
+        s.n = 0;
+        hak_lock();
+        pool_put_locked(rest, os_now_ms(), &s);
+        hak_unlock();
+        spill_release(&s);
+    }
+    return publish((char *)r->base, uoff, uoff + size, &sm, dirty, n, zero);
+fail:
+    os_unmap((void *)r->base, r->end - r->base);
+    return NULL;
+}
+
+void *huge_alloc(size_t n, size_t align, int zero)
+{
+    size_t uoff = align > HAK_HUGE_UOFF ? align : HAK_HUGE_UOFF;
+    size_t maxalign = align > HAK_CHUNK ? align : HAK_CHUNK;
+    if (n > PTRDIFF_MAX - uoff - maxalign - 2 * HAK_PAGE) { errno = ENOMEM; return NULL; }
+    /* at least one byte, so that even malloc-size 0 leaves the user pointer inside the mapping */
+    size_t len = page_up(uoff + (n ? n : 1)), size = len - uoff;
+    if (uoff == HAK_HUGE_UOFF && size >= MIN_RUN) {
+        run_t r;
+        spill_t s;
+        s.n = 0;
+        hak_lock();
+        pool_expire_locked(os_now_ms(), &s);
+        int got = pool_take_home_locked(size, &r);
+        hak_unlock();
+        spill_release(&s);
+        void *p = got ? home_alloc(&r, size, n, zero) : NULL;
+        if (p) return p;
+    }
+    char *c = os_reserve(len + HAK_PAGE, maxalign, 0, 1);
+    if (!c) { errno = ENOMEM; return NULL; }
+    if (os_protect(c + len, HAK_PAGE, 0) != 0) {
+        os_unmap(c, len + HAK_PAGE);
+        errno = ENOMEM;
+        return NULL;
+    }
+    seams_t sm = { 0, { 0 } };
+    size_t dirty = fill_from_cache((uintptr_t)c + uoff, 0, size, size, &sm);
+    return publish(c, uoff, len, &sm, dirty, n, zero);
 }
 
 /* Free the huge block c describes.  The state word is claimed with a
@@ -313,6 +573,7 @@ hak_free_status huge_free(hak_chunk_t *c)
                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return HAK_FREE_DOUBLE;
     size_t uoff = c->huge_uoff, len = c->map_len, size = c->huge_size;
+    seams_t sm = seams_of(c);
     hak_san_free((void *)user, size);
     spill_t s;
     s.n = 0;
@@ -325,9 +586,11 @@ hak_free_status huge_free(hak_chunk_t *c)
     live_bytes -= size;
     live_blocks--;
     hak_unlock();
-    int hole = 0;
-    uintptr_t parked = 0;
-    if (size >= MIN_RUN && size <= hak_opt.huge_cache_bytes) parked = park(user, size, &hole);
+    int hole = 0, parked = 0;
+    run_t r;
+    /* one mapping: parked shaped like a block; several: one run each */
+    if (size >= MIN_RUN && size <= hak_opt.huge_cache_bytes && sm.n != SEAMS_LOST)
+        parked = park(user, size, uoff == HAK_HUGE_UOFF && sm.n == 0, &r, &hole);
     if (!parked) {           /* not cached: the pages go, the address space stays */
         hole = os_hole((void *)user, size) == 0;
         if (!hole) unmap_clean(user, size);
@@ -337,11 +600,12 @@ hak_free_status huge_free(hak_chunk_t *c)
         ring_push_locked(user, base, len + HAK_PAGE, &s);   /* descriptor, hole and guard */
     } else {
         ring_push_locked(user, base, uoff, &s);
-        spill_add(&s, base + len, HAK_PAGE);                 /* the guard alone */
+        spill_add_p(&s, base + len, HAK_PAGE, base + len, HAK_PAGE);   /* the guard alone */
     }
     uint64_t now = os_now_ms();
     pool_expire_locked(now, &s);
-    if (parked) pool_put_locked(parked, size, now, &s);
+    if (parked && r.kind == RUN_HOME) pool_put_locked(r, now, &s);
+    else if (parked) pool_put_pieces_locked(r.addr, r.len, &sm, now, &s);
     hak_unlock();
     spill_release(&s);
     return HAK_FREE_OK;
@@ -363,6 +627,7 @@ static void shrink_here(hak_chunk_t *c, size_t len)
 {
     uintptr_t base = (uintptr_t)c;
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, size = len - uoff;
+    seams_t sm = seams_of(c);
     if (os_hole((void *)(base + len), HAK_PAGE) != 0) return;
     hak_san_resize((void *)(base + uoff), oldsize, size);
     guard_mark(base + len);
@@ -373,6 +638,8 @@ static void shrink_here(hak_chunk_t *c, size_t len)
     hak_lock();
     __atomic_store_n(&c->map_len, len, __ATOMIC_RELAXED);
     __atomic_store_n(&c->huge_size, size, __ATOMIC_RELAXED);
+    seams_t kept = seams_cut(&sm, 0, size);
+    seams_set(c, &kept);
     uintptr_t gone = (base + len + HAK_CHUNK - 1) / HAK_CHUNK * HAK_CHUNK;   /* first chunk left entirely */
     if (gone < base + old) cmap_clear(gone, base + old - gone);
     HAK_LSAN_UNROOT(c, old);
@@ -383,7 +650,7 @@ static void shrink_here(hak_chunk_t *c, size_t len)
     uintptr_t tail = base + len + HAK_PAGE;
     size_t tlen = old - len - HAK_PAGE;   /* may be 0 */
     uintptr_t parked = 0;
-    char *p = tlen >= MIN_RUN ? os_reserve(tlen, HAK_CHUNK, tail % HAK_CHUNK, 0) : NULL;
+    char *p = tlen >= MIN_RUN && sm.n != SEAMS_LOST ? os_reserve(tlen, HAK_CHUNK, tail % HAK_CHUNK, 0) : NULL;
     if (p && os_move((void *)tail, tlen, p, 0) >= 0) parked = (uintptr_t)p;
     else if (p) os_unmap(p, tlen);
     unmap_clean(parked ? base + old : tail, parked ? HAK_PAGE : tlen + HAK_PAGE);
@@ -391,7 +658,10 @@ static void shrink_here(hak_chunk_t *c, size_t len)
     hak_lock();
     uint64_t now = os_now_ms();
     pool_expire_locked(now, &s);
-    if (parked) pool_put_locked(parked, tlen, now, &s);
+    if (parked) {
+        seams_t ts = seams_cut(&sm, size + HAK_PAGE, oldsize);
+        pool_put_pieces_locked(parked, tlen, &ts, now, &s);
+    }
     hak_unlock();
     spill_release(&s);
 }
@@ -403,7 +673,9 @@ static int grow_here(hak_chunk_t *c, size_t len)
     uintptr_t base = (uintptr_t)c;
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, delta = len - old;
     if (os_grow((void *)(base + old), HAK_PAGE, HAK_PAGE + delta) != 0) return 0;
-    fill_from_cache(base + old, delta);
+    seams_t sm = seams_of(c);
+    seams_add(&sm, oldsize);   /* what grows is a mapping of its own */
+    fill_from_cache(base + old, oldsize, delta, len - uoff, &sm);
     if (os_protect((void *)(base + old), delta, 1) != 0) {
         os_unmap((void *)(base + old + HAK_PAGE), delta);   /* back to one guard page */
         return 0;
@@ -411,6 +683,7 @@ static int grow_here(hak_chunk_t *c, size_t len)
     hak_lock();
     __atomic_store_n(&c->huge_size, len - uoff, __ATOMIC_RELAXED);
     __atomic_store_n(&c->map_len, len, __ATOMIC_RELAXED);
+    seams_set(c, &sm);
     cmap_set(base, len, c);
     HAK_LSAN_UNROOT(c, old);
     HAK_LSAN_ROOT(c, len);
@@ -440,9 +713,11 @@ static void *move_away(hak_chunk_t *c, size_t len)
         return NULL;
     }
     guard_mark((uintptr_t)t + len);
-    fill_from_cache((uintptr_t)t + old, len - old);
+    seams_t sm = seams_of(c);
+    seams_add(&sm, oldsize);   /* the extension is a mapping of its own */
+    fill_from_cache((uintptr_t)t + old, oldsize, len - old, size, &sm);
     hak_chunk_t *d = (hak_chunk_t *)(void *)t;
-    desc_write(d, uoff, len);
+    desc_write(d, uoff, len, &sm);
     spill_t s;
     s.n = 0;
     int m = os_move((void *)olduser, oldsize, t + uoff, 1);
@@ -458,7 +733,8 @@ static void *move_away(hak_chunk_t *c, size_t len)
         hak_lock();
         if (os_move((void *)olduser, oldsize, t + uoff, 0) < 0) {
             hak_unlock();
-            unmap_clean((uintptr_t)t, len + HAK_PAGE);
+            HAK_UNPOISON(t + len, HAK_PAGE);
+            os_unmap(t, len + HAK_PAGE);
             return MOVE_REFUSED;
         }
     }
@@ -469,7 +745,7 @@ static void *move_away(hak_chunk_t *c, size_t len)
         ring_push_locked(olduser, base, old + HAK_PAGE, &s);
     } else {
         ring_push_locked(olduser, base, uoff, &s);
-        spill_add(&s, base + old, HAK_PAGE);   /* the old guard */
+        spill_add_p(&s, base + old, HAK_PAGE, base + old, HAK_PAGE);   /* the old guard */
     }
     cmap_set((uintptr_t)t, len, d);
     commit_add_locked((int64_t)len - (int64_t)old);
@@ -558,7 +834,7 @@ int huge_trim(void)
     s.n = 0;
     hak_lock();
     while (npool) {
-        spill_add(&s, pool[0].addr, pool[0].len);
+        spill_run(&s, &pool[0]);
         pool_remove_locked(0);
     }
     pool_due_update_locked();
@@ -568,8 +844,9 @@ int huge_trim(void)
     return any;
 }
 
-/* The cache's bookkeeping: page-aligned disjoint runs, oldest first, whose
- * lengths add up to pool_bytes. */
+/* The cache's bookkeeping: page-aligned runs whose address ranges (a home
+ * run's whole reservation) are disjoint, oldest first, whose lengths add up
+ * to pool_bytes. */
 int huge_check_all(void)
 {
     int bad = 0;
@@ -579,9 +856,18 @@ int huge_check_all(void)
     for (unsigned i = 0; !bad && i < npool; i++) {
         const run_t *r = &pool[i];
         if (r->addr % HAK_PAGE || r->len % HAK_PAGE || r->len < MIN_RUN || r->addr + r->len < r->addr) bad = 1;
+        if (r->kind == RUN_HOME && (r->base % HAK_CHUNK || r->addr != r->base + HAK_HUGE_UOFF ||
+                                    r->end < r->addr + r->len + HAK_PAGE)) bad = 1;
+        if (r->kind != RUN_HOME && r->kind != RUN_FILLER) bad = 1;
         if (i && r->born < pool[i - 1].born) bad = 1;
-        for (unsigned j = 0; j < i; j++)
-            if (r->addr < pool[j].addr + pool[j].len && pool[j].addr < r->addr + r->len) bad = 1;
+        int h = r->kind == RUN_HOME;
+        uintptr_t lo = h ? r->base : r->addr, hi = h ? r->end : r->addr + r->len;
+        for (unsigned j = 0; j < i; j++) {
+            int h2 = pool[j].kind == RUN_HOME;
+            uintptr_t lo2 = h2 ? pool[j].base : pool[j].addr;
+            uintptr_t hi2 = h2 ? pool[j].end : pool[j].addr + pool[j].len;
+            if (lo < hi2 && lo2 < hi) bad = 1;
+        }
         sum += r->len;
     }
     if (!bad && sum != pool_bytes) bad = 1;

@@ -95,10 +95,6 @@ void hak_print_stats(int fd)
     p = put_s(p, " B; allocs tiny ");   p = put_u64(p, st.tiny_allocs);
     p = put_s(p, " mid ");              p = put_u64(p, st.mid_allocs);
     p = put_s(p, " huge ");             p = put_u64(p, st.huge_allocs);
-    uint64_t hb, hk, ha, hc;
-    huge_stats(&hb, &hk, &ha, &hc);
-    p = put_s(p, " (cached ");          p = put_u64(p, hc);
-    p = put_s(p, " B)");
     p = put_s(p, "; frees ");           p = put_u64(p, st.frees);
     p = put_s(p, "; rejected");
     for (int i = HAK_FREE_FOREIGN; i < HAK_FREE_NSTATUS; i++) {

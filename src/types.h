@@ -128,6 +128,8 @@ static inline uintptr_t hak_slab_start(const hak_slab_t *s)
     return a - a % HAK_CHUNK + s->first;
 }
 
+#define HAK_HUGE_SEAMS 19       /* seams a huge block keeps (huge.c: twice its pieces, and some) */
+
 /* Chunk descriptor, at the base of every chunk (slab chunks) or of every huge
  * mapping.  Huge fields are used only when kind == HAK_CHUNK_HUGE. */
 typedef struct hak_chunk {
@@ -136,6 +138,9 @@ typedef struct hak_chunk {
     uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
     uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
     uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
+    uint32_t huge_nseam;       /* huge: seams below, or HAK_HUGE_SEAMS + 1 when too many to keep */
+    uint32_t huge_seam[HAK_HUGE_SEAMS];   /* huge: page offsets in the user range where the
+                                             mappings it is made of meet (recycled pages, huge.c) */
     size_t   huge_uoff;        /* huge: user pointer - base.  An offset, not a pointer: a raw pointer
                                   here keeps a leaked huge block "reachable" for Memcheck */
     uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
