@@ -133,9 +133,9 @@ out=$("$R" --stats /usr/bin/python3 -c "$PY" 2>"$W/py.err"); rc=$?
 same "hakmem-run --stats python3: exit 0" "$rc" 0
 same "hakmem-run --stats python3: output" "$out" "sum 490000 mapped True"
 stats=$(grep '^hakmem: live' "$W/py.err")
-if [[ $stats =~ ^hakmem:\ live\ [0-9]+\ B\ in\ [0-9]+\ blocks,\ committed\ [0-9]+\ B,\ peak\ [0-9]+\ B\;\ allocs\ tiny\ ([0-9]+)\ mid\ ([0-9]+)\ huge\ ([0-9]+)\ \(cached\ [0-9]+\ B\)\;\ frees\ ([0-9]+)\;\ rejected\ foreign=0\ unmapped=0\ invalid=0\ double-free=0\ size-mismatch=0$ ]] \
-   && [ "${BASH_REMATCH[1]}" -gt 500 ] && [ "${BASH_REMATCH[4]}" -gt 500 ]; then
-    ok "hakmem-run --stats python3: stats line (tiny ${BASH_REMATCH[1]}, mid ${BASH_REMATCH[2]}, huge ${BASH_REMATCH[3]}, frees ${BASH_REMATCH[4]})"
+if [[ $stats =~ ^hakmem:\ live\ [0-9]+\ B\ in\ [0-9]+\ blocks,\ committed\ [0-9]+\ B,\ peak\ [0-9]+\ B\;\ allocs\ tiny\ ([0-9]+)\ mid\ ([0-9]+)\ huge\ ([0-9]+)(\ \(cached\ [0-9]+\ B\))?\;\ frees\ ([0-9]+)\;\ rejected\ foreign=0\ unmapped=0\ invalid=0\ double-free=0\ size-mismatch=0$ ]] \
+   && [ "${BASH_REMATCH[1]}" -gt 500 ] && [ "${BASH_REMATCH[5]}" -gt 500 ]; then
+    ok "hakmem-run --stats python3: stats line (tiny ${BASH_REMATCH[1]}, mid ${BASH_REMATCH[2]}, huge ${BASH_REMATCH[3]}, frees ${BASH_REMATCH[5]})"
 else bad "hakmem-run --stats python3: stats line" "stderr: $(head -c 600 "$W/py.err")"; fi
 out=$("$R" /usr/bin/python3 -c 'print(42)' 2>"$W/py2.err")
 same "without --stats: no stats line" "$(grep -c '^hakmem:' "$W/py2.err")|$out" "0|42"
