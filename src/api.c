@@ -68,12 +68,18 @@ static size_t usable_of(const hak_where_t *w, const void *p)
     return u - (size_t)((const unsigned char *)p - w->user);
 }
 
+/* what the usable size calls report of a live block: under the tools what
+ * was asked for, as Valgrind's and ASan's own say; a malloc(0) block has 0 */
+static size_t usable_told(const hak_where_t *w, const void *p)
+{
+    return HAK_TOOLS_ON && w->chunk != NULL ? tool_usable(w, p) : usable_of(w, p);
+}
+
 size_t hak_usable_size(const void *p)
 {
     hak_where_t w;
     if (hak_classify(p, &w) != HAK_FREE_OK) return 0;
-    /* under the tools: what was asked for, as Valgrind's and ASan's own say */
-    return HAK_TOOLS_ON ? tool_usable(&w, p) : usable_of(&w, p);
+    return usable_told(&w, p);
 }
 
 /* malloc_usable_size(): a pointer that is not a live block start is a bad
@@ -84,8 +90,7 @@ size_t hak_usable_size_named(const void *p, const char *fn)
     hak_init();
     hak_where_t w;
     hak_free_status st = hak_classify_all(p, &w);
-    if (likely(st == HAK_FREE_OK))
-        return HAK_TOOLS_ON && w.chunk != NULL ? tool_usable(&w, p) : usable_of(&w, p);   /* as hak_usable_size */
+    if (likely(st == HAK_FREE_OK)) return usable_told(&w, p);
     hak_report(st, p, fn);
     return 0;
 }

@@ -42,6 +42,10 @@ _Static_assert(sizeof(hak_unit_t) == 32, "the unit stride is assumed to be a pow
  * blocks above the Tiny maximum */
 _Static_assert(HAK_SLAB / HAK_ALIGN < 65536 && HAK_CHUNK / HAK_TINY_MAXREQ < 65536, "remote count overflows");
 _Static_assert(HAK_VA_BITS <= HAK_REMOTE_SHIFT, "remote count overlaps pointer bits");
+/* the remote link (heap.c) lies inside the usable bytes of the smallest slot:
+ * HAK_ALIGN is the smallest stride, its last byte the next slot's tag */
+_Static_assert(HAK_RLINK_OFF >= sizeof(hak_free_t) && HAK_RLINK_OFF + 4 <= HAK_ALIGN - 1,
+               "remote link outside the smallest slot");
 
 /* Units of a span for class c: tiny classes one unit; mid classes enough
  * for 8 blocks (4 above 16 KiB), choosing among three lengths the one that

@@ -57,6 +57,18 @@ static reading_t read_now(void)
     return x;
 }
 
+/* RSS and committed bytes at the end within bound + warm/slack_div of the
+ * warm reading: a leak per generation or round cannot stay inside it */
+static void check_flat(const char *name, const char *per, reading_t warm, reading_t end, unsigned slack_div)
+{
+    uint64_t bound = 4u << 20;
+    CHECK(end.committed <= warm.committed + bound + warm.committed / slack_div,
+          "%s: committed bytes grew from %llu KiB to %llu KiB with the number of %s", name,
+          (unsigned long long)warm.committed / 1024, (unsigned long long)end.committed / 1024, per);
+    CHECK(end.rss <= warm.rss + (long)(bound / 1024) + warm.rss / (long)slack_div,
+          "%s: VmRSS grew from %ld KiB to %ld KiB with the number of %s", name, warm.rss, end.rss, per);
+}
+
 /* mode 0: split, 1: next */
 static void run_generations(const char *name, int mode, size_t lo, size_t hi, unsigned gens)
 {
@@ -77,15 +89,10 @@ static void run_generations(const char *name, int mode, size_t lo, size_t hi, un
         if (g + 1 == gens / 8) warm = read_now();
     }
     reading_t end = read_now();
-    uint64_t bound = 4u << 20;
     printf("%s: %u generations; committed %llu KiB after %u, %llu KiB after %u; VmRSS %ld -> %ld KiB\n", name,
            gens, (unsigned long long)warm.committed / 1024, gens / 8, (unsigned long long)end.committed / 1024,
            gens, warm.rss, end.rss);
-    CHECK(end.committed <= warm.committed + bound + warm.committed / 50,
-          "%s: committed bytes grew from %llu KiB to %llu KiB with the number of generations", name,
-          (unsigned long long)warm.committed / 1024, (unsigned long long)end.committed / 1024);
-    CHECK(end.rss <= warm.rss + (long)(bound / 1024) + warm.rss / 50,
-          "%s: VmRSS grew from %ld KiB to %ld KiB with the number of generations", name, warm.rss, end.rss);
+    check_flat(name, "generations", warm, end, 50);
     for (size_t i = 0; i < nleft; i++) free(left[i]);
     CHECK(HK(hak_heap_check)() == 0, "%s: heap check", name);
     free(a); free(b); free(left);
@@ -141,15 +148,10 @@ static void run_stress(const char *name, size_t lo, size_t hi, unsigned rounds)
     /* a random working set of 4096 blocks up to 32 KiB settles within about
      * 10 % (seen: 90..100 MiB committed for 67 MiB live, flat to 1000
      * rounds); a leak of one span per round passes 4 MiB + 10 % in 300 */
-    uint64_t bound = 4u << 20;
     printf("%s: %u rounds x %d threads; committed %llu KiB after %u, %llu KiB after %u; VmRSS %ld -> %ld KiB\n",
            name, rounds, STRESS_T, (unsigned long long)warm.committed / 1024, rounds / 4,
            (unsigned long long)end.committed / 1024, rounds, warm.rss, end.rss);
-    CHECK(end.committed <= warm.committed + bound + warm.committed / 10,
-          "%s: committed bytes grew from %llu KiB to %llu KiB with the number of rounds", name,
-          (unsigned long long)warm.committed / 1024, (unsigned long long)end.committed / 1024);
-    CHECK(end.rss <= warm.rss + (long)(bound / 1024) + warm.rss / 10,
-          "%s: VmRSS grew from %ld KiB to %ld KiB with the number of rounds", name, warm.rss, end.rss);
+    check_flat(name, "rounds", warm, end, 10);
     for (size_t i = 0; i < POOL; i++) free(pool[i]);
     CHECK(HK(hak_heap_check)() == 0, "%s: heap check", name);
     CHECK(checks_bad == 0, "%s: hak_heap_check failed %u times of %u while other threads ran", name, checks_bad,
