@@ -305,35 +305,38 @@ static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
     h->sweep_ms = now;
 }
 
-static void idle_sweep_maybe(hak_heap_t *h)
+/* a sweep every quarter of the decay delay at most */
+static void idle_sweep_due(hak_heap_t *h, uint32_t now)
 {
-    if (h->nidle == 0) return;
-    uint32_t now = (uint32_t)os_now_ms();   /* differences mod 2^32 */
     if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
 }
 
-/* s just became empty: keep it, within the heap's budget of empty span
- * bytes (shared by all classes), evicting the longest idle first. */
+static void idle_sweep_maybe(hak_heap_t *h)
+{
+    if (h->nidle != 0) idle_sweep_due(h, (uint32_t)os_now_ms());   /* differences mod 2^32 */
+}
+
+/* s just became empty and is not listed yet: keep it, within the heap's
+ * budget of empty span bytes (shared by all classes), evicting the longest
+ * idle first. */
 static void idle_add(hak_heap_t *h, hak_slab_t *s)
 {
-    uint32_t now = (uint32_t)os_now_ms();   /* differences mod 2^32 */
-    if (!s->in_idle) {
-        size_t b = span_bytes(s);
-        if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }
-        for (unsigned i = h->nidle; i-- > 0;)
-            if (h->idle[i]->used != 0) idle_drop_at(h, i);
-        while (h->nidle == HAK_IDLE_MAX || h->idle_bytes + b > hak_opt.idle_bytes) {
-            unsigned old = 0;
-            for (unsigned i = 1; i < h->nidle; i++)
-                if ((int32_t)(h->idle[i]->idle_ms - h->idle[old]->idle_ms) < 0) old = i;
-            idle_release_at(h, old);
-        }
-        s->in_idle = 1;
-        h->idle[h->nidle++] = s;
-        h->idle_bytes += b;
+    size_t b = span_bytes(s);
+    if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }
+    for (unsigned i = h->nidle; i-- > 0;)
+        if (h->idle[i]->used != 0) idle_drop_at(h, i);
+    while (h->nidle == HAK_IDLE_MAX || h->idle_bytes + b > hak_opt.idle_bytes) {
+        unsigned old = 0;
+        for (unsigned i = 1; i < h->nidle; i++)
+            if ((int32_t)(h->idle[i]->idle_ms - h->idle[old]->idle_ms) < 0) old = i;
+        idle_release_at(h, old);
     }
+    uint32_t now = (uint32_t)os_now_ms();
+    s->in_idle = 1;
     s->idle_ms = now;
-    if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
+    h->idle[h->nidle++] = s;
+    h->idle_bytes += b;
+    idle_sweep_due(h, now);
 }
 
 static void heap_release_slab(hak_heap_t *h, hak_slab_t *s)
