@@ -136,11 +136,6 @@ typedef struct hak_chunk {
     uint32_t kind;             /* enum hak_chunk_kind */
     uint32_t free_units;       /* bit u set: unit u is free (slab chunks, under the global lock) */
     uint32_t dirty_units;      /* bit u set: free unit u may hold pages not yet purged */
-    uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
-    uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
-    uint32_t huge_nseam;       /* huge: seams below, or HAK_HUGE_SEAMS + 1 when too many to keep */
-    uint32_t huge_seam[HAK_HUGE_SEAMS];   /* huge: page offsets in the user range where the
-                                             mappings it is made of meet (recycled pages, huge.c) */
     size_t   huge_uoff;        /* huge: user pointer - base.  An offset, not a pointer: a raw pointer
                                   here keeps a leaked huge block "reachable" for Memcheck */
     uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
@@ -149,6 +144,12 @@ typedef struct hak_chunk {
     struct hak_chunk *next;    /* slab chunks: list of all of them */
     hak_unit_t unit[HAK_NSLAB];  /* classifier's view, per unit */
     hak_slab_t slab[HAK_NSLAB];  /* slab state, at head units only */
+    /* cold fields last: the classifier's fields above stay where they were */
+    uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
+    uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
+    uint32_t huge_nseam;       /* huge: seams below, or HAK_HUGE_SEAMS + 1 when too many to keep */
+    uint32_t huge_seam[HAK_HUGE_SEAMS];   /* huge: page offsets in the user range where the
+                                             mappings it is made of meet (recycled pages, huge.c) */
 } hak_chunk_t;
 
 /* Per-thread heap.  avail[c] is never NULL: an empty class points at the
