@@ -123,7 +123,7 @@ void *hak_realloc(void *p, size_t n)
         return NULL;
     }
     if (n == 0) {                         /* glibc: free and return NULL */
-        st = hak_free_found(&w, p);
+        st = hak_free_found(&w, p, 1);
         if (unlikely(st != HAK_FREE_OK)) hak_report(st, p, "realloc");
         return NULL;
     }
@@ -151,7 +151,7 @@ void *hak_realloc(void *p, size_t n)
     void *q = hak_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
     memcpy(q, p, n < old ? n : old);
-    st = hak_free_found(&w, p);
+    st = hak_free_found(&w, p, 1);
     if (unlikely(st != HAK_FREE_OK)) hak_report(st, p, "realloc");   /* a racing free won */
     return q;
 }

@@ -41,7 +41,7 @@ HAK_COLD _Noreturn static void overflow(const void *p)
  * (an aligned alias when it differs from w->user).  Another thread freeing
  * the same pointer at the same moment may win the slot: then DOUBLE, and
  * nothing was touched. */
-__attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p)
+__attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p, int exact)
 {
     hak_chunk_t *c = w->chunk;
     if (unlikely(c == NULL)) return zero_free(p);
@@ -57,7 +57,7 @@ __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t
         if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), HAK_TOOLS_RT))
             return HAK_FREE_DOUBLE;
     }
-    return heap_free(w->unit->slab, w->user);
+    return heap_free(w->unit->slab, w->user, exact);
 }
 
 hak_free_status hak_classify_ptr(const void *p)
@@ -77,7 +77,7 @@ static hak_free_status free_checked(void *p, size_t a, size_t n, bool sized)
         if ((sized || a != 0) && !hak_size_fits(&w, p, a, n, sized)) {
             st = HAK_FREE_SIZE_MISMATCH;
         } else {
-            st = hak_free_found(&w, p);
+            st = hak_free_found(&w, p, 1);   /* a verdict to return: exact (heap.h) */
             if (st == HAK_FREE_OK) return st;
         }
     }
@@ -104,7 +104,7 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
     hak_where_t w = { chunk, unit, user };
     if (st != HAK_FREE_OK) st = refine(st, p, &w);
     if (st == HAK_FREE_OK) {
-        st = hak_free_found(&w, p);
+        st = hak_free_found(&w, p, 0);
         if (st == HAK_FREE_OK) return;
     }
     if (st == HAK_FREE_NULL) return;
@@ -137,7 +137,7 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
 /* A live tiny block of another thread's slab. */
 __attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p, const char *fn)
 {
-    if (unlikely(heap_free_other(s, p) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
+    if (unlikely(heap_free_other(s, p, 0) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
 }
 
 /* The fast accept of free() and of the sized frees: a live tiny block of
@@ -195,7 +195,7 @@ HAK_COLD static void free_sized_slow(void *p, size_t a, size_t n, bool sized, co
         if (!hak_size_fits(&w, p, a, n, sized)) {
             st = HAK_FREE_SIZE_MISMATCH;
         } else {
-            st = hak_free_found(&w, p);
+            st = hak_free_found(&w, p, 0);
             if (st == HAK_FREE_OK) return;
         }
     }

@@ -162,7 +162,9 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
             if (tools) hak_san_internal_done(b, sizeof *b);
             n++;
         } else {
-            atomic_fetch_add_explicit(&hak_rejected[HAK_FREE_DOUBLE], 1, memory_order_relaxed);
+            /* the free that lost the race returned long ago (free() has no
+             * verdict): the double free is reported now, per policy */
+            hak_report(HAK_FREE_DOUBLE, b, "free");
             if (!trusted && skipped_last) break;   /* two in a row: nothing trustworthy left */
             trusted = 0;
         }
@@ -455,10 +457,11 @@ void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 }
 
 /* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
-hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p)
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
 {
     hak_heap_t *me = hak_tl_own;
     if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
+        if (exact && !slot_claim(s, p, HAK_ST_FREE, 1)) return HAK_FREE_DOUBLE;
         heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
         return HAK_FREE_OK;
     }
@@ -475,16 +478,7 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
     hak_heap_t *me = hak_tl_own;
     /* claimed into REMOTE, not FREE: only the owner's collection makes it
      * FREE, so a block the owner freed meanwhile is told apart there */
-    if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
-        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
-        uint8_t want = hak_tag_encode(cookie, HAK_ST_ALLOC);
-        if (!hak_tag_cas(p, want, hak_tag_encode(cookie, HAK_ST_REMOTE), tools))
-            return HAK_FREE_DOUBLE;
-    } else {
-        uint64_t k = hak_key((uintptr_t)p);
-        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_REMOTE), tools))
-            return HAK_FREE_DOUBLE;
-    }
+    if (!slot_claim(s, p, HAK_ST_REMOTE, tools)) return HAK_FREE_DOUBLE;
     if (tools) hak_san_free(p, slab_usable(s));
     /* Once b is pushed the slab may empty, go back and be described anew for
      * another class: what is needed of its plain fields is read now, while

@@ -60,7 +60,7 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
 }
 
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);
-hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p);
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact);
 
 HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
 {
@@ -76,16 +76,37 @@ HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, i
 
 void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p);   /* out of line: heap.c */
 
+/* Claim the slot at p, live (ALLOC), into `state` with one compare-and-swap
+ * of its tag or check word: of any number of racing frees of one pointer
+ * exactly one gets past it, and the others touch nothing.  The slab fields
+ * are read relaxed: a remote freer holds no claim on the slab yet. */
+HAK_INLINE int slot_claim(const hak_slab_t *s, unsigned char *p, unsigned state, int tools)
+{
+    if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
+        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
+        return hak_tag_cas(p, hak_tag_encode(cookie, HAK_ST_ALLOC), hak_tag_encode(cookie, state), tools);
+    }
+    uint64_t k = hak_key((uintptr_t)p);
+    return hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, state), tools);
+}
+
 /* Free a block that hak_classify() found live: p is the real user pointer,
  * s the head descriptor of its span.  Not ours (another thread's slab, or
- * tool mode): heap_free_other.  Returns OK, or DOUBLE for a lost race. */
-HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p)
+ * tool mode): heap_free_other.  Returns OK, or DOUBLE for a lost race.
+ * `exact` (the calls that return a verdict, and realloc): the owner claims
+ * the slot too, so that of two racing frees one returns DOUBLE.  Without it
+ * (free(), the fast path: no locked instruction) the owner's plain store may
+ * overwrite another thread's claim in a window of a few instructions; the
+ * owner's collection then finds the block FREE on its remote list and
+ * reports the double free there (heap.c, collect_remote_body). */
+HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p, int exact)
 {
     hak_heap_t *h = hak_tl_heap;
     if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        if (exact && !slot_claim(s, p, HAK_ST_FREE, 0)) return HAK_FREE_DOUBLE;
         heap_free_body(h, s, p, s->kind == HAK_SLAB_TINY, 0);
         return HAK_FREE_OK;
     }
-    return heap_free_other(s, p);   /* DOUBLE when a racing free won the slot */
+    return heap_free_other(s, p, exact);   /* DOUBLE when a racing free won the slot */
 }
 #endif

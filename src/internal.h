@@ -94,7 +94,7 @@ _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata:
 /* hak_classify plus what it cannot know: a malloc(0) pointer (then OK with
  * w->chunk == NULL when live) and a huge block unmapped lately (DOUBLE) */
 hak_free_status hak_classify_all(const void *p, hak_where_t *w);
-hak_free_status hak_free_found(hak_where_t *w, void *p);   /* OK, or DOUBLE for a lost race */
+hak_free_status hak_free_found(hak_where_t *w, void *p, int exact);   /* OK, or DOUBLE for a lost race */
 void hak_free_named(void *p, const char *fn);          /* the full gate */
 void hak_free_fast_named(void *p, const char *fn);     /* free() under another name */
 /* sized frees under the policy; a == 0: free_sized (no alignment given) */
