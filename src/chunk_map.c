@@ -3,6 +3,12 @@
 #include "os.h"
 
 _Atomic(hak_chunk_t *) *hak_cmap;
+_Atomic(hak_chunk_t *) *hak_cmap_fast;
+
+void cmap_fast_on(void)
+{
+    hak_cmap_fast = hak_cmap;
+}
 
 int cmap_init(void)
 {

@@ -48,8 +48,45 @@ static inline hak_chunk_t *cmap_lookup(uintptr_t base)
 }
 #endif
 
+/* The map as the free fast path sees it: hak_cmap once hak_init() found
+ * no tool (cmap_fast_on), NULL before that, under Valgrind's Memcheck and in
+ * the ASan build.  Its lookup then says "not ours" and the free takes the
+ * full gate, which issues the tool hooks: the fast path needs no test of
+ * its own for the tools or for a thread without a heap.  Contract assumed
+ * by the proofs (proofs/README.md): cmap_lookup's, except that it may also
+ * return NULL for a chunk of ours. */
+extern _Atomic(hak_chunk_t *) *hak_cmap_fast;
+/*@ requires link: base == (uintptr_t)p - (uintptr_t)p % HAK_CHUNK;
+    assigns \nothing;
+    ensures model: \result == \null || \result == hak_desc_of(base);
+    ensures desc: \result != \null ==> \valid_read(\result);
+    ensures uptr: \result != \null ==> 0 <= (uintptr_t)\result <= 18446744073709551615;
+    ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS || \result->kind == HAK_CHUNK_HUGE;
+    ensures stride: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].stride > 0;
+    ensures first: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first >= HAK_FIRST;
+    ensures cls: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].cls < HAK_NCLASS;
+    ensures chunk: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1)); */
+#ifdef __FRAMAC__
+hak_chunk_t *cmap_lookup_fast(uintptr_t base) /*@ ghost (const unsigned char *p) */;
+#else
+static inline hak_chunk_t *cmap_lookup_fast(uintptr_t base)
+{
+    uintptr_t i = base / HAK_CHUNK;
+    _Atomic(hak_chunk_t *) *m = hak_cmap_fast;
+    if (i >= HAK_MAP_N || m == NULL) return NULL;
+    return atomic_load_explicit(&m[i], memory_order_acquire);
+}
+#endif
+
 /* chunk_map.c; callers hold the global lock */
 int  cmap_init(void);
 void cmap_set(uintptr_t base, size_t len, hak_chunk_t *c);
 void cmap_clear(uintptr_t base, size_t len);
+void cmap_fast_on(void);      /* hak_init, when no tool runs: the free fast path on */
 #endif

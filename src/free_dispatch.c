@@ -140,28 +140,28 @@ __attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p, const 
     if (unlikely(heap_free_other(s, p, 0) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
 }
 
-/* The fast accept of free() and of the sized frees: a live tiny block of
- * this thread's heap is freed right here, with no call and no stack frame,
- * and true comes back; everything else returns false and goes through a
- * full gate.  `sized` (a constant in each instance) adds the one size test
- * of a sized free, the proved hak_tiny_size_fits: a tiny block of the class
- * of n at its own start is what malloc(n) gives (sized.c has the whole rule).  Under the tools (Memcheck,
- * ASan) the fast-path heap is the sentinel, and the fast accept, which
- * reads the tag bytes those tools keep closed, is skipped: the test costs
- * nothing extra, h is needed anyway. */
+/* The fast accept of free() and of the sized frees: a live tiny block is
+ * freed right here, with no call and no stack frame (another thread's block
+ * goes to its remote list), and true comes back; everything else returns
+ * false and goes through a full gate.  `sized` (a constant in each instance)
+ * adds the one size test of a sized free, the proved hak_tiny_size_fits: a
+ * tiny block of the class of n at its own start is what malloc(n) gives
+ * (sized.c has the whole rule).  Under the tools (Memcheck, ASan) the fast
+ * map is NULL (chunk_map.h), so the fast accept, which reads the tag bytes
+ * those tools keep closed, never accepts. */
 static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, size_t n, int sized, const char *fn)
 {
-    hak_heap_t *h = hak_tl_heap;
     hak_chunk_t *c;
     hak_unit_t *u;
-    if (likely(h != &hak_empty_heap) && likely((u = hak_tiny_live(p, &c)) != NULL) &&
-        (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
+    if (likely((u = hak_tiny_live(p, &c)) != NULL) && (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
         /* keep u in its register: left alone, the compiler re-derives it
          * from the chunk and the index, two instructions more per free */
         __asm__("" : "+r"(u));
         hak_slab_t *s = u->slab;
         /* s->cookie, not u->cookie (the same value): the free loads it anyway */
         if (unlikely(!hak_next_ok_tiny(p, u->stride, s->cookie, 0))) overflow(p);
+        /* a thread without a heap has the sentinel, which owns no slab */
+        hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h))
             heap_free_body(h, s, p, 1, 0);
         else

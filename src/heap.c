@@ -475,7 +475,6 @@ hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
 static inline __attribute__((always_inline)) hak_free_status heap_free_remote_body(hak_slab_t *s, unsigned char *p,
                                                                                   int tools)
 {
-    hak_heap_t *me = hak_tl_own;
     /* claimed into REMOTE, not FREE: only the owner's collection makes it
      * FREE, so a block the owner freed meanwhile is told apart there */
     if (!slot_claim(s, p, HAK_ST_REMOTE, tools)) return HAK_FREE_DOUBLE;
@@ -483,10 +482,7 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
     /* Once b is pushed the slab may empty, go back and be described anew for
      * another class: what is needed of its plain fields is read now, while
      * the claimed block keeps it in use; after the push only atomics. */
-    unsigned cls = s->cls;
     uintptr_t key = s->key, start = hak_slab_start(s);
-    if (me != &hak_empty_heap) me->nfree[cls]++;
-    else atomic_fetch_add_explicit(&hak_heapless_frees[cls], 1, memory_order_relaxed);
     hak_free_t *b = (hak_free_t *)(void *)p;
     /* Once b is on the remote list the owner may pop it and hand it out at
      * once: nothing here may touch b (or its shadow) after the CAS.  The
@@ -555,7 +551,7 @@ void heap_thread_exit(void *arg)
     hak_tl_heap = &hak_empty_heap;
     hak_tl_own = &hak_empty_heap;
     hak_lock();
-    h->state = HAK_HEAP_FREE;   /* counters stay: the stats sum over all heaps */
+    h->state = HAK_HEAP_FREE;   /* its alloc counters stay: the stats sum over all heaps */
     hak_unlock();
 }
 

@@ -69,7 +69,6 @@ HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, i
     if (tools) hak_san_internal(p, sizeof(hak_free_t));
     hak_fl_push(&s->free, (hak_free_t *)(void *)p, s->key);
     if (tools) hak_san_internal_done(p, sizeof(hak_free_t));
-    h->nfree[s->cls]++;
     if (unlikely(--s->used <= s->low_water))
         heap_free_slow(h, s);
 }

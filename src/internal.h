@@ -57,6 +57,7 @@ void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner 
 void slab_orphan_settle(hak_slab_t *s);              /* the last block of an abandoned slab came back? */
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
 void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
+void slab_live(uint64_t live[HAK_NCLASS]);              /* blocks in use per class, from the slabs */
 void commit_add_locked(int64_t n);
 uint64_t commit_locked(void);                        /* bytes held now (the sum commit_add_locked keeps) */
 int  slab_check_all(void);
@@ -139,7 +140,6 @@ void  *tool_realloc(hak_where_t *w, void *p, size_t n);   /* p live, n > 0: alwa
 
 /* ---- stats.c ---- */
 extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
-extern _Atomic uint64_t hak_heapless_frees[HAK_NCLASS];   /* remote frees by threads without a heap */
 void hak_class_live(uint64_t live[HAK_NCLASS]);            /* blocks in use per class */
 #pragma GCC visibility pop
 #endif

@@ -395,6 +395,27 @@ int slab_purge(bool all)
     return released;
 }
 
+/* Blocks in use per class, counted from the slabs: a block is out of its
+ * slab's local list (used) and not waiting on its remote list.  No counter
+ * on the fast paths (issue 11).  Other threads' slabs move meanwhile: exact
+ * for quiescent heaps, a snapshot otherwise. */
+void slab_live(uint64_t live[HAK_NCLASS])
+{
+    for (unsigned c = 0; c < HAK_NCLASS; c++) live[c] = 0;
+    hak_lock();
+    for (hak_chunk_t *c = chunks; c; c = c->next) {
+        for (unsigned u = 1; u < HAK_NSLAB; u++) {
+            const hak_unit_t *x = &c->unit[u];
+            if (x->kind == HAK_SLAB_UNUSED || x->head != u) continue;
+            const hak_slab_t *s = &c->slab[u];
+            uint32_t used = HAK_LOAD_RELAXED(s->used);
+            uint32_t rc = hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_relaxed));
+            if (used > rc) live[s->cls] += used - rc;
+        }
+    }
+    hak_unlock();
+}
+
 void slab_stats(uint64_t *cm, uint64_t *pk)
 {
     hak_lock();

@@ -159,8 +159,7 @@ typedef struct hak_chunk {
 typedef struct hak_heap {
     hak_slab_t *avail[HAK_NCLASS];   /* head of the list of slabs that may have free blocks */
     hak_slab_t *fullq[HAK_NCLASS];   /* slabs with no free block at the time they were parked */
-    uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written */
-    uint64_t nfree[HAK_NCLASS];      /* frees executed by this thread (of any owner's blocks) */
+    uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written; frees are derived (stats.c) */
     _Atomic int remote_full;         /* a remote free hit one of our full slabs */
     /* Empty spans kept for reuse, all classes together (heap.c: idle_*):
      * they stay in their avail lists, so malloc finds them; an entry whose
