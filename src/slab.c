@@ -354,8 +354,11 @@ void slab_orphan_settle(hak_slab_t *s)
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     hak_lock();
     unsigned u = (unsigned)(s - c->slab);
-    if (u < HAK_NSLAB && !((c->free_units >> u) & 1u) && c->unit[u].head == u && s->where == HAK_IN_ABANDONED &&
-        atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL)
+    /* owner before where: an adopter sets the owner under the lock but
+     * writes `where` after it (avail_push), so `where` is ours to read only
+     * once the slab is seen ownerless under the lock */
+    if (u < HAK_NSLAB && !((c->free_units >> u) & 1u) && c->unit[u].head == u &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && s->where == HAK_IN_ABANDONED)
         settle_locked(s);
     hak_unlock();
 }
