@@ -48,39 +48,48 @@ static inline hak_chunk_t *cmap_lookup(uintptr_t base)
 }
 #endif
 
-/* The map as the free fast path sees it: hak_cmap once hak_init() found
- * no tool (cmap_fast_on), NULL before that, under Valgrind's Memcheck and in
- * the ASan build.  Its lookup then says "not ours" and the free takes the
- * full gate, which issues the tool hooks: the fast path needs no test of
- * its own for the tools or for a thread without a heap.  Contract assumed
- * by the proofs (proofs/README.md): cmap_lookup's, except that it may also
- * return NULL for a chunk of ours. */
-extern _Atomic(hak_chunk_t *) *hak_cmap_fast;
+/* The slab arena (issue 11): one PROT_NONE reservation of HAK_ARENA bytes,
+ * made at init when no tool runs, from which chunk_new takes slab chunks in
+ * address order; they are never given back.  Everything in
+ * [hak_arena.lo, hak_arena.lo + hak_arena.len) is a slab chunk, entered in
+ * the map before the length covers it, so the free fast path's ownership
+ * test is one subtract and one compare, with no map load and no kind test.
+ * hak_arena.len is 0 before init, under Valgrind's Memcheck and in the ASan
+ * build (then the fast accept never runs and every free takes the full
+ * gate, which issues the tool hooks), and when the reservation failed.
+ * Chunks made once the arena is full (or without it) come from os_map and
+ * are found through the map by the full gate.  Contract assumed by the
+ * proofs (proofs/README.md): cmap_lookup's, except that the result may be
+ * NULL for a chunk of ours, and that a result is a slab chunk. */
+typedef struct hak_arena {
+    _Atomic uintptr_t lo;      /* base of the reservation, 0 when there is none */
+    _Atomic uintptr_t len;     /* bytes of it described and in the map */
+} hak_arena_t;                 /* side by side: one address for the fast path's two loads */
+extern hak_arena_t hak_arena;
 /*@ requires link: base == (uintptr_t)p - (uintptr_t)p % HAK_CHUNK;
     assigns \nothing;
     ensures model: \result == \null || \result == hak_desc_of(base);
     ensures desc: \result != \null ==> \valid_read(\result);
     ensures uptr: \result != \null ==> 0 <= (uintptr_t)\result <= 18446744073709551615;
-    ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS || \result->kind == HAK_CHUNK_HUGE;
-    ensures stride: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+    ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS;
+    ensures stride: \result != \null ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].stride > 0;
-    ensures first: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+    ensures first: \result != \null ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==>
           \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first >= HAK_FIRST;
-    ensures cls: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+    ensures cls: \result != \null ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==>
           \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].cls < HAK_NCLASS;
-    ensures chunk: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+    ensures chunk: \result != \null ==>
         \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1)); */
 #ifdef __FRAMAC__
-hak_chunk_t *cmap_lookup_fast(uintptr_t base) /*@ ghost (const unsigned char *p) */;
+hak_chunk_t *arena_chunk(uintptr_t base) /*@ ghost (const unsigned char *p) */;
 #else
-static inline hak_chunk_t *cmap_lookup_fast(uintptr_t base)
+static inline hak_chunk_t *arena_chunk(uintptr_t base)
 {
-    uintptr_t i = base / HAK_CHUNK;
-    _Atomic(hak_chunk_t *) *m = hak_cmap_fast;
-    if (i >= HAK_MAP_N || m == NULL) return NULL;
-    return atomic_load_explicit(&m[i], memory_order_acquire);
+    uintptr_t lo = atomic_load_explicit(&hak_arena.lo, memory_order_relaxed);
+    if (base - lo >= atomic_load_explicit(&hak_arena.len, memory_order_acquire)) return NULL;
+    return (hak_chunk_t *)base;
 }
 #endif
 
@@ -88,5 +97,7 @@ static inline hak_chunk_t *cmap_lookup_fast(uintptr_t base)
 int  cmap_init(void);
 void cmap_set(uintptr_t base, size_t len, hak_chunk_t *c);
 void cmap_clear(uintptr_t base, size_t len);
-void cmap_fast_on(void);      /* hak_init, when no tool runs: the free fast path on */
+void  arena_init(void);        /* hak_init, when no tool runs: reserve the arena */
+void *arena_take(void);        /* a read-write chunk of it, or NULL when there is none left */
+void  arena_publish(void *c);  /* c (from arena_take) is described and in the map: fast path on */
 #endif

@@ -277,8 +277,8 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
 static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
 {
     uintptr_t a = (uintptr_t)p;
-    hak_chunk_t *c = cmap_lookup_fast(a - a % HAK_CHUNK) /*@ ghost (p) */;
-    if (c == NULL || c->kind != HAK_CHUNK_SLABS) return NULL;
+    hak_chunk_t *c = arena_chunk(a - a % HAK_CHUNK) /*@ ghost (p) */;
+    if (c == NULL) return NULL;
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
     if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, hak_unit_end(u), u->stride)) return NULL;

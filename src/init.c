@@ -60,7 +60,7 @@ void hak_init_slow(void)
         os_write(2, m, sizeof m - 1);
         os_abort();
     }
-    if (!HAK_TOOLS_ON) cmap_fast_on();
+    if (!HAK_TOOLS_ON) arena_init();
     atomic_store_explicit(&hak_ready, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     /* after hak_ready: glibc may malloc while registering the handlers */

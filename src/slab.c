@@ -80,7 +80,9 @@ static unsigned find_run(uint32_t mask, unsigned k)
 
 static hak_chunk_t *chunk_new(void)
 {
-    hak_chunk_t *c = os_map(HAK_CHUNK, HAK_CHUNK);
+    hak_chunk_t *c = arena_take();
+    bool arena = c != NULL;
+    if (!arena) c = os_map(HAK_CHUNK, HAK_CHUNK);
     if (!c) return NULL;
     c->kind = HAK_CHUNK_SLABS;
     c->free_units = ALL_UNITS;
@@ -94,6 +96,7 @@ static hak_chunk_t *chunk_new(void)
     c->next = chunks;
     chunks = c;
     cmap_set((uintptr_t)c, HAK_CHUNK, c);
+    if (arena) arena_publish(c);
     HAK_LSAN_ROOT(c, HAK_CHUNK);
     return c;
 }

@@ -24,6 +24,7 @@
 /* white box (static build only): the forced interleaving below calls the
  * owner's free body directly, as a free whose classification ran before the
  * other thread's claim would */
+#include "chunk_map.h"
 #include "heap.h"
 
 static _Atomic(void *) shared;
@@ -214,6 +215,14 @@ int main(void)
         return t_done();
     }
     trials = (unsigned)t_env_u64("T_TRIALS", 20000);
+    /* the slab arena (chunk_map.h) is there, or, under a small ulimit -v
+     * (T_ARENA=0, run.sh), is not, and the same races run without it */
+    unsigned want_arena = (unsigned)t_env_u64("T_ARENA", 1);
+    free(malloc(48));
+    uintptr_t alen = atomic_load(&hak_arena.len);
+    t_section("slab arena as expected");
+    CHECK(want_arena ? alen > 0 : (alen == 0 && atomic_load(&hak_arena.lo) == 0),
+          "arena length %zu, T_ARENA=%u", (size_t)alen, want_arena);
     t_section("racing frees of one Tiny block: owner and another thread");
     race("tiny", 48);
     t_section("racing frees of one Mid block: owner and another thread");
