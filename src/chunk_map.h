@@ -89,6 +89,10 @@ static inline hak_chunk_t *arena_chunk(uintptr_t base)
 {
     uintptr_t lo = atomic_load_explicit(&hak_arena.lo, memory_order_relaxed);
     if (base - lo >= atomic_load_explicit(&hak_arena.len, memory_order_acquire)) return NULL;
+    /* base 0 never passes (len is 0 without an arena, and 0 - lo wraps far
+     * above any length otherwise): tell the
+     * compiler, so that the caller's NULL test folds into the compare */
+    if (base == 0) __builtin_unreachable();
     return (hak_chunk_t *)base;
 }
 #endif

@@ -36,14 +36,18 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
 HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned c, int tiny, int tools)
 {
     if (tools) hak_san_internal(b, sizeof *b);
+    uint8_t cookie = s->cookie;   /* once: the stores below could alias it for the compiler */
     /* the proved pop (freelist.h): a forged link must land in the slab, and
      * here also on a slot whose tag says FREE */
     if (unlikely(!hak_fl_pop(&s->free, b, s->key, tools ? hak_slab_start(s) : s->start, s->span)) ||
-        (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(s->cookie, HAK_ST_FREE))))
+        (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", b);
     s->used++;
     h->nalloc[c]++;
-    slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, tiny, tools);
+    if (tiny)
+        hak_tag_store((unsigned char *)b, hak_tag_encode(cookie, HAK_ST_ALLOC), tools);
+    else
+        slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, 0, tools);
     if (tools) hak_san_alloc(b, hak_class_usable(c), 0);
     return b;
 }
