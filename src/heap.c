@@ -60,7 +60,7 @@ static void avail_add(hak_heap_t *h, hak_slab_t *s)
     if (s->next) s->next->prev = s;
     head->next = s;
     s->where = HAK_IN_AVAIL;
-    s->low_water = 0;
+    hak_slab_set_low(s, 0);
 }
 
 static void avail_push(hak_heap_t *h, hak_slab_t *s)
@@ -71,7 +71,7 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
     if (s->next) s->next->prev = s;
     *head = s;
     s->where = HAK_IN_AVAIL;
-    s->low_water = 0;
+    hak_slab_set_low(s, 0);
 }
 
 /* ------------------------------------------------------------- refilling */
@@ -173,7 +173,7 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
     }
     /* the count packed in the word must match the walk (mod 2^16) */
     if (trusted && (n & 0xffffu) != hak_remote_cnt(w)) hak_fatal("corrupted remote free list (count)", s);
-    s->used -= n;
+    s->left -= (int32_t)n;
     return n;
 }
 
@@ -237,7 +237,7 @@ static void park_full(hak_heap_t *h, hak_slab_t *s)
     s->where = HAK_IN_FULL;
     /* it comes back once an eighth of it is free: unparking it for every
      * single block would make malloc park it again at once */
-    s->low_water = s->capacity - (s->capacity + 7) / 8;
+    hak_slab_set_low(s, s->capacity - (s->capacity + 7) / 8);
     atomic_store_explicit(&s->full, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->remote, memory_order_seq_cst) != 0) {
         atomic_store_explicit(&s->full, 0, memory_order_relaxed);
@@ -301,7 +301,7 @@ static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
 {
     for (unsigned i = h->nidle; i-- > 0;) {
         hak_slab_t *s = h->idle[i];
-        if (s->used != 0) idle_drop_at(h, i);
+        if (hak_slab_used(s) != 0) idle_drop_at(h, i);
         else if (all || now - s->idle_ms >= hak_opt.decay_ms) idle_release_at(h, i);
     }
     h->sweep_ms = now;
@@ -326,7 +326,7 @@ static void idle_add(hak_heap_t *h, hak_slab_t *s)
     size_t b = span_bytes(s);
     if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }
     for (unsigned i = h->nidle; i-- > 0;)
-        if (h->idle[i]->used != 0) idle_drop_at(h, i);
+        if (hak_slab_used(h->idle[i]) != 0) idle_drop_at(h, i);
     while (h->nidle == HAK_IDLE_MAX || h->idle_bytes + b > hak_opt.idle_bytes) {
         unsigned old = 0;
         for (unsigned i = 1; i < h->nidle; i++)
@@ -446,7 +446,7 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (s->where == HAK_IN_FULL) unpark(h, s);
     /* an empty span stays where malloc finds it, in the idle set's budget,
      * so a malloc/free loop does not thrash the global lock */
-    if (s->used == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
+    if (hak_slab_used(s) == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
 }
 
 static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);
@@ -533,7 +533,7 @@ static void heap_retire(hak_heap_t *h)
                 /* the owner is cleared under the lock (slab_release / slab_abandon),
                  * after everything this thread wrote to s: hak_heap_check takes
                  * an ownerless slab as its own to read */
-                if (s->used == 0) slab_release(s);
+                if (hak_slab_used(s) == 0) slab_release(s);
                 else slab_abandon(s);
                 s = nx;
             }
@@ -566,7 +566,7 @@ void heap_collect_all(hak_heap_t *h)
         while (s != &hak_empty_slab && s) {
             hak_slab_t *nx = s->next;
             heap_collect_remote(s);
-            if (s->used == 0) heap_release_slab(h, s);
+            if (hak_slab_used(s) == 0) heap_release_slab(h, s);
             s = nx ? nx : &hak_empty_slab;
         }
     }

@@ -139,7 +139,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
     uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
     uint8_t cookie = (uint8_t)(1u + key % 252u);   /* 1..252: no state encodes to 0 (tag.h) */
     s->free = NULL;
-    s->used = 0;
+    s->left = 0;
     s->low_water = 0;
     s->where = HAK_IN_NONE;
     /* read without the lock by a remote free racing a stale pointer */
@@ -322,13 +322,14 @@ static void settle_locked(hak_slab_t *s)
 {
     for (;;) {
         heap_collect_remote(s);
-        if (s->used == 0) {
+        uint32_t used = hak_slab_used(s);
+        if (used == 0) {
             abandoned_unlink(s);
             release_locked(s);
             return;
         }
-        atomic_store_explicit(&s->orphan_left, s->used, memory_order_seq_cst);
-        if (hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_seq_cst)) != s->used) return;
+        atomic_store_explicit(&s->orphan_left, used, memory_order_seq_cst);
+        if (hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_seq_cst)) != used) return;
     }
 }
 
@@ -414,7 +415,7 @@ void slab_live(uint64_t live[HAK_NCLASS])
             const hak_unit_t *x = &c->unit[u];
             if (x->kind == HAK_SLAB_UNUSED || x->head != u) continue;
             const hak_slab_t *s = &c->slab[u];
-            uint32_t used = HAK_LOAD_RELAXED(s->used);
+            uint32_t used = (uint32_t)(HAK_LOAD_RELAXED(s->left) + (int32_t)HAK_LOAD_RELAXED(s->low_water));
             uint32_t rc = hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_relaxed));
             if (used > rc) live[s->cls] += used - rc;
         }
@@ -487,7 +488,7 @@ int slab_check_all(void)
              * caller's slabs, and abandoned ones, which need the lock we hold);
              * another live thread's are moving, and reading them would race */
             bool mine = o == NULL || o == hak_tl_own;
-            if (mine && (s->bumped > s->capacity || s->used > s->bumped)) { bad = -5; break; }
+            if (mine && (s->bumped > s->capacity || hak_slab_used(s) > s->bumped)) { bad = -5; break; }
             if ((mine && hak_unit_end(x) != s->first + s->bumped * s->stride) || x->first != s->first) { bad = -6; break; }
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
                 x->cookie != s->cookie) { bad = -7; break; }
@@ -496,7 +497,7 @@ int slab_check_all(void)
                 uintptr_t rw = atomic_load_explicit(&s->remote, memory_order_acquire);
                 long nr = check_list(s, (uintptr_t)hak_remote_ptr(rw), 1);
                 if (nf < 0 || nr < 0 || (uint32_t)nr != hak_remote_cnt(rw)) { bad = -9; break; }
-                if (s->used + (uint64_t)nf != s->bumped || (uint64_t)nr > s->used) {
+                if (hak_slab_used(s) + (uint64_t)nf != s->bumped || (uint64_t)nr > hak_slab_used(s)) {
                     bad = -10;
                     break;
                 }

@@ -63,9 +63,12 @@ static inline uint32_t hak_unit_end(const hak_unit_t *u) { return __atomic_load_
  * Fast path touches: free, used, key, start, span, where (malloc/free), owner (free). */
 typedef struct hak_slab {
     hak_free_t *free;          /* local free list, touched by the owner only */
-    uint32_t used;             /* blocks out of the local list (live, or in a remote list) */
-    uint32_t low_water;        /* a local free that leaves used <= low_water takes the slow
-                                  path: 0 in the avail list (slab empty), the unpark mark when parked */
+    int32_t  left;             /* countdown: used - low_water, where used (hak_slab_used) is the
+                                  number of blocks out of the local list (live, or on a remote
+                                  list); a local free that takes it to <= 0 takes the slow path.
+                                  One decrement and branch per free (issue 11) */
+    uint32_t low_water;        /* that mark: 0 in the avail list (slab empty), the unpark mark when
+                                  parked; changed only through hak_slab_set_low */
     uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
     uint8_t  kind;             /* HAK_SLAB_TINY or HAK_SLAB_MID (copy of the units') */
     uint8_t  cls;              /* size class */
@@ -91,6 +94,19 @@ typedef struct hak_slab {
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
+
+/* blocks of s out of its local list */
+static inline uint32_t hak_slab_used(const hak_slab_t *s)
+{
+    return (uint32_t)(s->left + (int32_t)s->low_water);
+}
+
+/* move the slow-path mark, keeping the number of blocks out */
+static inline void hak_slab_set_low(hak_slab_t *s, uint32_t low)
+{
+    s->left += (int32_t)s->low_water - (int32_t)low;
+    s->low_water = low;
+}
 
 /* Relaxed atomic access to a plain field that a thread holding a stale or
  * racing pointer may read while its owner (or slab_new, under the lock)
