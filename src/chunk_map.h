@@ -65,10 +65,10 @@ typedef struct hak_arena {
     _Atomic uintptr_t lo;      /* base of the reservation, 0 when there is none */
     _Atomic uintptr_t len;     /* bytes of it described and in the map */
 } hak_arena_t;                 /* side by side: one address for the fast path's two loads */
-extern hak_arena_t hak_arena;
-/*@ requires link: base == (uintptr_t)p - (uintptr_t)p % HAK_CHUNK;
+extern hak_arena_t hak_arena __attribute__((visibility("hidden")));   /* hidden: one rip-relative load each */
+/*@ requires link: a == (uintptr_t)p;
     assigns \nothing;
-    ensures model: \result == \null || \result == hak_desc_of(base);
+    ensures model: \result == \null || \result == hak_desc_of(a - a % HAK_CHUNK);
     ensures desc: \result != \null ==> \valid_read(\result);
     ensures uptr: \result != \null ==> 0 <= (uintptr_t)\result <= 18446744073709551615;
     ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS;
@@ -83,12 +83,14 @@ extern hak_arena_t hak_arena;
     ensures chunk: \result != \null ==>
         \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1)); */
 #ifdef __FRAMAC__
-hak_chunk_t *arena_chunk(uintptr_t base) /*@ ghost (const unsigned char *p) */;
+hak_chunk_t *arena_chunk(uintptr_t a) /*@ ghost (const unsigned char *p) */;
 #else
-static inline hak_chunk_t *arena_chunk(uintptr_t base)
+/* the chunk of address a: lo and len are whole chunks, so a is inside iff its chunk is */
+static inline hak_chunk_t *arena_chunk(uintptr_t a)
 {
     uintptr_t lo = atomic_load_explicit(&hak_arena.lo, memory_order_relaxed);
-    if (base - lo >= atomic_load_explicit(&hak_arena.len, memory_order_acquire)) return NULL;
+    if (a - lo >= atomic_load_explicit(&hak_arena.len, memory_order_acquire)) return NULL;
+    uintptr_t base = a - a % HAK_CHUNK;
     /* base 0 never passes (len is 0 without an arena, and 0 - lo wraps far
      * above any length otherwise): tell the
      * compiler, so that the caller's NULL test folds into the compare */

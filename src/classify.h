@@ -277,7 +277,7 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
 static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
 {
     uintptr_t a = (uintptr_t)p;
-    hak_chunk_t *c = arena_chunk(a - a % HAK_CHUNK) /*@ ghost (p) */;
+    hak_chunk_t *c = arena_chunk(a) /*@ ghost (p) */;
     if (c == NULL) return NULL;
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
