@@ -136,6 +136,9 @@ static inline int slot_is_remote(const hak_slab_t *s, const unsigned char *p, in
  * twice).  `tools` is a constant in each instance: no hook cost otherwise. */
 static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_slab_t *s, int tools)
 {
+    /* a plain load first: the exchange is a locked instruction, and most
+     * refills (every one of a single-threaded program) find the list empty */
+    if (atomic_load_explicit(&s->remote, memory_order_relaxed) == 0) return 0;
     uintptr_t w = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
     if (w == 0) return 0;
     hak_free_t *b = hak_remote_ptr(w);
