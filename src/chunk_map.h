@@ -28,6 +28,8 @@ extern _Atomic(hak_chunk_t *) *hak_cmap;   /* HAK_MAP_N entries; NULL before ini
     ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS || \result->kind == HAK_CHUNK_HUGE;
     ensures stride: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].stride > 0;
+    ensures recip: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].recip == hak_recip(\result->unit[i].stride);
     ensures first: \result != \null && \result->kind == HAK_CHUNK_SLABS ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==>
           \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first >= HAK_FIRST;

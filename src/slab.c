@@ -87,7 +87,8 @@ static hak_chunk_t *chunk_new(void)
     c->kind = HAK_CHUNK_SLABS;
     c->free_units = ALL_UNITS;
     for (unsigned u = 0; u < HAK_NSLAB; u++) {
-        c->unit[u].stride = HAK_ALIGN;   /* never 0: the classifier divides by it */
+        c->unit[u].stride = HAK_ALIGN;   /* never 0: the grid test needs stride > 0 */
+        c->unit[u].recip = hak_grid_recip(HAK_ALIGN);   /* and recip of its stride (chunk_map.h) */
         c->unit[u].head = (uint8_t)u;
     }
     /* ASan: all of the chunk but its descriptor is off limits until carved */
@@ -132,6 +133,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
 
     hak_slab_t *s = &c->slab[u];
     uint32_t stride = hak_class_stride[cls];
+    uint64_t recip = hak_grid_recip(stride);   /* proved (types.h); assumed by cmap_lookup */
     uint32_t first = u * HAK_SLAB + HAK_FIRST;
     uint32_t cap = (k * HAK_SLAB - HAK_FIRST) / stride;
     uintptr_t start = (uintptr_t)c + first;
@@ -172,6 +174,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
         x->first = first;
         x->end = first;              /* nothing carved yet: nothing on the grid */
         x->stride = stride;
+        x->recip = recip;
         x->cookie = cookie;
         x->cls = (uint8_t)cls;
         x->head = (uint8_t)u;
@@ -477,7 +480,7 @@ int slab_check_all(void)
             hak_unit_t *x = &c->unit[u];
             int isfree = (c->free_units >> u) & 1u;
             if (isfree != (x->kind == HAK_SLAB_UNUSED)) { bad = -3; break; }
-            if (x->stride == 0) { bad = -4; break; }
+            if (x->stride == 0 || x->recip != hak_grid_recip(x->stride)) { bad = -4; break; }
             if (isfree || x->head != u) continue;
             hak_slab_t *s = &c->slab[u];
             /* a forked child's orphaned heaps may have been mid-update: skip them */
@@ -504,7 +507,8 @@ int slab_check_all(void)
             }
             for (unsigned i = u + 1; i < u + s->nunits; i++) {
                 hak_unit_t *y = &c->unit[i];
-                if (y->head != u || hak_unit_end(y) != hak_unit_end(x) || y->stride != x->stride || y->first != x->first ||
+                if (y->head != u || hak_unit_end(y) != hak_unit_end(x) || y->stride != x->stride ||
+                    y->recip != x->recip || y->first != x->first ||
                     y->kind != x->kind || y->slab != s)
                     bad = -8;
             }

@@ -42,8 +42,24 @@ typedef struct hak_unit {
     uint8_t  cls;              /* size class */
     uint8_t  head;             /* unit index of the slab's head (its hak_slab_t) */
     struct hak_slab *slab;     /* == &chunk->slab[head]: saves the free path an index computation */
-    uint64_t pad_;             /* 32 bytes: a unit is one shift away */
+    uint64_t recip;            /* hak_grid_recip(stride): the grid test multiplies by it
+                                  (classify.h: hak_on_grid); 32 bytes: a unit is one shift away */
 } hak_unit_t;
+
+/* Reciprocal of a grid's stride, ceil(2^32 / stride): for every d < 2^21
+ * (a chunk offset) that is a multiple of stride, d * recip / 2^32 == d /
+ * stride exactly (lemmas in classify.h), so the grid test is a multiply,
+ * a shift, a multiply and a compare instead of a 32-bit div.  slab.c fills
+ * every unit's recip with this function, the proved one; cmap_lookup's
+ * contract (chunk_map.h) assumes it, and slab_check_all checks it. */
+/*@ logic integer hak_recip(integer s) = (4294967296 + s - 1) / s; */
+/*@ requires stride > 0;
+    assigns \nothing;
+    ensures \result == hak_recip(stride); */
+static inline uint64_t hak_grid_recip(uint32_t stride)
+{
+    return (4294967296u + stride - 1u) / stride;
+}
 
 /* The grid's end moves while its owner carves (heap.c: carve stores it with
  * release), and any thread may classify meanwhile: a relaxed atomic load,

@@ -45,6 +45,7 @@ run "thread churn: no growth (libhakmem.a)" 240 "$D/churn"
 run "racing frees of one pointer (libhakmem.a)" 120 "$D/races"
 # address space below the slab arena's reservation: chunks from os_map, frees through the full gate
 run "racing frees, no slab arena (ulimit -v)" 120 bash -c 'ulimit -v 4194304 && T_ARENA=0 T_TRIALS=5000 exec "$0"' "$D/races"
+run "grid test by reciprocal (white box)"   120 "$D/grid"
 run "huge tier (libhakmem.a)"              120 env HAKMEM_HUGE_DECAY_MS=300 "$D/huge"
 run "huge tier, cache off (libhakmem.a)"   120 env HAKMEM_HUGE_CACHE_KB=0 T_RACE_TRIALS=2 "$D/huge"
 run "real programs (LD_PRELOAD)"           300 bash "$HERE/realprogs.sh" "$SO"
