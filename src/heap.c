@@ -122,6 +122,12 @@ static inline int slot_is_remote(const hak_slab_t *s, const unsigned char *p, in
     return h.magic == HAK_MID_MAGIC && h.aux == s->cls && hak_hdr_state(h.check, hak_key((uintptr_t)p)) == HAK_ST_REMOTE;
 }
 
+static hak_chunk_t *chunk_of(hak_slab_t *s)
+{
+    uintptr_t a = (uintptr_t)s;
+    return (hak_chunk_t *)(a - a % HAK_CHUNK);
+}
+
 /* Move the remote-free list onto the local one; returns blocks gained.
  * Each block must be a carved slot of this slab reading REMOTE: it becomes
  * FREE and is pushed on the local list.  A block that reads otherwise was
@@ -143,11 +149,13 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
     if (w == 0) return 0;
     hak_free_t *b = hak_remote_ptr(w);
     uintptr_t start = hak_slab_start(s), limit = (uintptr_t)s->bumped * s->stride;
+    /* the grid test by the head unit's reciprocal, as the classifier's (no div per block) */
+    uint64_t recip = chunk_of(s)->unit[s->head].recip;
     int tiny = s->kind == HAK_SLAB_TINY, trusted = 1, skipped_last = 0;
     uint32_t n = 0, seen = 0;
     while (b != NULL) {
         uintptr_t off = (uintptr_t)b - start;
-        if (off >= limit || off % s->stride != 0) {
+        if (off >= limit || off * recip / 4294967296u * s->stride != off) {
             if (trusted) hak_fatal("corrupted remote free list", b);
             break;                              /* a link read from a double-freed block */
         }
@@ -216,11 +224,6 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
     return n;
 }
 
-static hak_chunk_t *chunk_of(hak_slab_t *s)
-{
-    uintptr_t a = (uintptr_t)s;
-    return (hak_chunk_t *)(a - a % HAK_CHUNK);
-}
 
 /* Try to give slab s free blocks: remote frees first (they are warm), then carving. */
 static int refill(hak_slab_t *s)
