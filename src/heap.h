@@ -60,8 +60,8 @@ HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsi
     h->nalloc[c]++;
     if (tiny)
         hak_tag_store((unsigned char *)b, hak_tag_encode(cookie, HAK_ST_ALLOC), tools);
-    else
-        slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, 0, tools);
+    else   /* a block on the list reads FREE: flipping its state needs no key */
+        hak_hdr_flip((unsigned char *)b, HAK_ST_FREE ^ HAK_ST_ALLOC, tools);
     if (tools) hak_san_alloc(b, hak_class_usable(c), 0);
     return b;
 }

@@ -168,6 +168,16 @@ HAK_INBAND void hak_hdr_store(unsigned char *p, uint32_t magic, uint32_t aux, ui
     HAK_VG_CLOSE(tools, p - 16, 16);
 }
 
+/* flip state bits of a header's check word: key ^ a becomes key ^ (a ^ x)
+ * with no key to compute (the malloc pop: FREE to ALLOC) */
+HAK_INBAND void hak_hdr_flip(unsigned char *p, uint64_t x, int tools)
+{
+    hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
+    HAK_VG_OPEN(tools, p - 16, 16);
+    __atomic_store_n(&h->check, __atomic_load_n(&h->check, __ATOMIC_RELAXED) ^ x, __ATOMIC_RELAXED);
+    HAK_VG_CLOSE(tools, p - 16, 16);
+}
+
 HAK_INBAND int hak_hdr_cas_check(unsigned char *p, uint64_t want, uint64_t now, int tools)
 {
     hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
