@@ -76,6 +76,8 @@ extern hak_arena_t hak_arena __attribute__((visibility("hidden")));   /* hidden:
     ensures kind: \result != \null ==> \result->kind == HAK_CHUNK_SLABS;
     ensures stride: \result != \null ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].stride > 0;
+    ensures recip: \result != \null ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==> \result->unit[i].recip == hak_recip(\result->unit[i].stride);
     ensures first: \result != \null ==>
         \forall integer i; 0 <= i < HAK_NSLAB ==>
           \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first >= HAK_FIRST;

@@ -684,8 +684,10 @@ static void test_realloc_growth(void)
     }
     CHECK(t_verify(p, 200000, 5) == (size_t)-1, "bytes kept through the growth");
     /* at most a few moves (another mapping above): every Mid class crossing
-     * would be a move, about twenty of them here */
-    CHECK(moved <= 2, "%u of %u reallocs above 300 KB moved the block", moved, steps);
+     * would be a move.  Under the tools (T_TOOLS=1, sanitizers/run.sh)
+     * realloc always moves, as Valgrind's and ASan's own do. */
+    if (!t_env_u64("T_TOOLS", 0))
+        CHECK(moved <= 2, "%u of %u reallocs above 300 KB moved the block", moved, steps);
     size_t last = n - 20000;
     CHECK(HK(hak_usable_size)(p) >= last, "usable %zu < %zu", HK(hak_usable_size)(p), last);
     char *s = HK(hak_realloc)(p, 100000);

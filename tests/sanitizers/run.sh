@@ -54,7 +54,7 @@ asan)
         case $t in
         threads) run "tests/$t.c (plain names -> hak_*)" 180 env T_ITERS=50000 T_ROUNDS=20 "$D/t-$t" ;;
         huge)    run "tests/$t.c (plain names -> hak_*)" 180 env HAKMEM_HUGE_DECAY_MS=300 "$D/t-$t" ;;
-        *)       run "tests/$t.c (plain names -> hak_*)" 120 "$D/t-$t" ;;
+        *)       run "tests/$t.c (plain names -> hak_*)" 120 env T_TOOLS=1 "$D/t-$t" ;;
         esac
     done
     ;;
@@ -70,7 +70,7 @@ valgrind)
             # forked children exit while the parent's other threads (absent in the
             # child) hold blocks: leaks by construction, so no leak check here
             forkt)   run "tests/$t.c (libhakmem.a)" 240 env T_FORKS=4 "${VG[@]}" --leak-check=no "$TD/$t" ;;
-            *)       run "tests/$t.c (libhakmem.a)" 240 "${VG[@]}" "$TD/$t" ;;
+            *)       run "tests/$t.c (libhakmem.a)" 240 env T_TOOLS=1 "${VG[@]}" "$TD/$t" ;;
             esac
         done
     fi
