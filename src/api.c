@@ -22,6 +22,7 @@ __attribute__((noinline)) static void *alloc_miss(size_t n)
 {
     hak_init();
     if (HAK_TOOLS_ON) return tool_malloc(n);
+    if (HAK_HARDEN_ON) return harden_malloc(n);   /* full mode: checked zero (harden.c) */
     return heap_alloc_slow(n);
 }
 
@@ -108,7 +109,8 @@ void *hak_calloc(size_t n, size_t size)
         return h;
     }
     void *p = hak_malloc(total);
-    if (p != NULL) memset(p, 0, total);
+    /* full mode hands out blocks it has checked are zero (harden.c) */
+    if (p != NULL && !HAK_HARDEN_ON) memset(p, 0, total);
     return p;
 }
 

@@ -55,6 +55,7 @@ void hak_init_slow(void)
     hak_secret |= 1u;
     hak_tools = tools_wanted();
     env_init();
+    if (hak_tools) hak_opt.harden_full = 0;   /* the tools' slow paths win (harden.c) */
     if (cmap_init() != 0) {
         static const char m[] = "hakmem: cannot reserve the chunk map\n";
         os_write(2, m, sizeof m - 1);

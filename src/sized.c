@@ -39,7 +39,8 @@ static bool huge_fits(const hak_chunk_t *c, size_t a, size_t n, bool sized)
     size_t uoff = c->huge_uoff, want;
     if (sized && (n > c->huge_size || page_up(uoff + (n ? n : 1)) != c->map_len)) return false;
     if (a == 0) return true;                      /* free_sized: any producer of this page count */
-    if (a <= HAK_ALIGN) return uoff == HAK_HUGE_UOFF && (!sized || n > HAK_MID_MAXREQ);
+    if (a <= HAK_ALIGN)   /* full mode makes Huge blocks of smaller requests too (harden.c) */
+        return uoff == HAK_HUGE_UOFF && (!sized || n > (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ));
     if (sized && hak_aligned_in_slab(a, n, &want)) return false;   /* would have been a slab block */
     return uoff == (a > HAK_HUGE_UOFF ? a : HAK_HUGE_UOFF);
 }
