@@ -21,6 +21,8 @@
  *  - at free, a FREE tiny block right after the block must have a link
  *    that lands in the slab (a zero one while it is quarantined): an
  *    overflow of up to 8 bytes past the tag is caught, fatal.
+ *  - an aligned block keeps its retired alias header while quarantined, so
+ *    a second free of the aligned pointer still reads DOUBLE.
  *  - requests above HAK_HARDEN_SLAB_MAX are Huge blocks, so a use after
  *    free of a large block faults at once (PROT_NONE, guard page).
  * Racing frees: a free claims the block ALLOC -> REMOTE (a compare-and-swap,
@@ -100,12 +102,15 @@ static void evict(const q_ent_t *e)
 }
 
 /* The tiny block after user (q), when FREE, is on a list (a link that lands
- * in the slab) or in a ring (all zero, so a zero link). */
+ * in the slab) or in a ring (all zero, so a zero link, or an aligned block's
+ * retired alias header right at its start). */
 static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)
 {
     if (hak_tag_state(hak_tag_load(q, 0), HAK_LOAD_RELAXED(s->cookie)) != HAK_ST_FREE) return true;
     uint64_t w = __atomic_load_n((const uint64_t *)(const void *)q, __ATOMIC_RELAXED);
     if (w == 0) return true;
+    /* quarantined with its retired alias header first: magic, then the distance back */
+    if ((uint32_t)w == HAK_ALIAS_MAGIC && (w >> 32) < HAK_SLAB) return true;
     const hak_free_t *n = hak_fl_dec((uintptr_t)w, s->key, (const hak_free_t *)(const void *)q);
     return hak_fl_in_range(n, hak_slab_start(s), s->span);
 }
