@@ -23,6 +23,7 @@
  * Built against libhakmem.a, with -Isrc for the constants (internal.h). */
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "testlib.h"
@@ -186,9 +187,21 @@ static void test_quarantine(void)
 static void *dfree_ptr;
 static int plain_double_free(void *arg) { (void)arg; free(dfree_ptr); return 0; }
 
+/* two racers free the same pointer each round, released at the same instant */
+enum { RACE_ROUNDS = 2000 };
+static void *race_ptr;
+static _Atomic int race_go, race_done;
+static hak_free_status race_st[2][RACE_ROUNDS];
+
 static void *racer(void *arg)
 {
-    return (void *)(uintptr_t)HK(hak_free_checked)(arg);
+    int me = (int)(uintptr_t)arg;
+    for (int r = 0; r < RACE_ROUNDS; r++) {
+        while (atomic_load(&race_go) <= r) { }
+        race_st[me][r] = HK(hak_free_checked)(race_ptr);
+        atomic_fetch_add(&race_done, 1);
+    }
+    return NULL;
 }
 
 static void test_double_free(void)
@@ -221,20 +234,31 @@ static void test_double_free(void)
           DFREE_MSG, t_how(&c), c.err);
 
     t_section("full: racing frees of one pointer: exactly one wins");
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, racer, (void *)(uintptr_t)i);
     int bad = 0;
-    for (int t = 0; t < 200; t++) {
-        void *p = malloc(t % 2 ? 48 : 3000);
-        pthread_t a, b;
-        void *ra, *rb;
-        pthread_create(&a, NULL, racer, p);
-        pthread_create(&b, NULL, racer, p);
-        pthread_join(a, &ra);
-        pthread_join(b, &rb);
-        int ok = ((uintptr_t)ra == HAK_FREE_OK) + ((uintptr_t)rb == HAK_FREE_OK);
-        int dbl = ((uintptr_t)ra == HAK_FREE_DOUBLE) + ((uintptr_t)rb == HAK_FREE_DOUBLE);
-        if (ok != 1 || dbl != 1) bad++;
+    for (int r = 0; r < RACE_ROUNDS; r++) {
+        race_ptr = malloc(r % 2 ? 48 : 3000);
+        atomic_store(&race_done, 0);
+        atomic_store(&race_go, r + 1);
+        while (atomic_load(&race_done) < 2) { }
+        hak_free_status a = race_st[0][r], b = race_st[1][r];
+        if (!((a == HAK_FREE_OK && b == HAK_FREE_DOUBLE) || (a == HAK_FREE_DOUBLE && b == HAK_FREE_OK))) bad++;
     }
-    CHECK(bad == 0, "%d of 200 races without exactly one OK and one DOUBLE", bad);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK(bad == 0, "%d of %d races without exactly one OK and one DOUBLE", bad, (int)RACE_ROUNDS);
+    /* the window forced: both frees found the block live before either claimed it */
+    CHECK_LOOP_BEGIN();
+    for (int r = 0; r < 4; r++) {
+        void *p = r % 2 ? malloc(48) : r == 2 ? malloc(3000) : aligned_alloc(64, 100);
+        hak_where_t w1, w2;
+        hak_free_status c1 = hak_classify_all(p, &w1), c2 = hak_classify_all(p, &w2);
+        hak_free_status f1 = hak_free_found(&w1, p), f2 = hak_free_found(&w2, p);
+        CHECK_LOOP(c1 == HAK_FREE_OK && c2 == HAK_FREE_OK && f1 == HAK_FREE_OK && f2 == HAK_FREE_DOUBLE,
+                   "round %d: both classified %s/%s, frees %s then %s", r, t_vname(c1), t_vname(c2), t_vname(f1),
+                   t_vname(f2));
+    }
+    CHECK_LOOP_END("the second of two frees that both found the block live is DOUBLE");
     CHECK(HK(hak_heap_check)() == 0, "heap check after the races (threads exited, their rings flushed)");
 }
 
@@ -346,10 +370,10 @@ int main(void)
     }
     const char *m = getenv("HAKMEM_HARDEN");
     if (m && !strcmp(m, "full")) {
-        test_write_after_free();
-        test_freed_zero();
         test_quarantine();
         test_double_free();
+        test_write_after_free();
+        test_freed_zero();
         test_apis();
         test_overflow();
     } else {
