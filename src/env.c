@@ -36,7 +36,7 @@ static int parse_policy(const char *v, int *out)
 /* HAKMEM_HARDEN: `default` (the checks that are always on) or `full` */
 static int parse_harden(const char *v, int *out)
 {
-    if (!strcmp(v, "default")) { *out = 0; return 0; }
+    if (!strcmp(v, "default") || !*v) { *out = 0; return 0; }
     if (!strcmp(v, "full")) { *out = 1; return 0; }
     return -1;
 }
