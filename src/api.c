@@ -178,6 +178,7 @@ static void *aligned_impl(size_t a, size_t n)
         unsigned char *q = HAK_TOOLS_ON ? heap_alloc_slow(want) : hak_malloc(want);
         if (!q) return NULL;
         uintptr_t al = hak_aligned_pos((uintptr_t)q, a);
+        if (HAK_HARDEN_ON) *(size_t *)(al - HAK_ALIAS_SIZE_OFF) = n;   /* the size asked (sized.c) */
         if (al != (uintptr_t)q)
             /* al: the first a-aligned address with 16 bytes in front inside the block;
              * under the tools the header stays closed like the tag and mid header */

@@ -131,16 +131,22 @@ void harden_carved(const hak_slab_t *s, unsigned char *p);   /* a slot carved fr
 /* ---- api.c ---- */
 size_t hak_usable_size_named(const void *p, const char *fn);   /* malloc_usable_size: the policy */
 /* An over-aligned request (HAK_ALIGN < a <= HAK_SLAB) of n bytes is served
- * from slabs as a block of *want = n + a bytes, unless that is too big. */
+ * from slabs as a block of *want = n + a bytes, unless that is too big.  Full
+ * mode adds HAK_MID_HDR: room for the size word (below). */
 static inline bool hak_aligned_in_slab(size_t a, size_t n, size_t *want)
 {
-    return a <= HAK_SLAB && !__builtin_add_overflow(n, a, want) &&
+    return a <= HAK_SLAB && !__builtin_add_overflow(n, a + (HAK_HARDEN_ON ? HAK_MID_HDR : 0), want) &&
            *want <= (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ);
 }
 /* ...and the pointer handed out is the block's start when that is aligned,
- * else the first a-aligned address with room for the alias header */
+ * else the first a-aligned address with room for the alias header.  Full
+ * mode always makes an alias, with room for a size word in front of its
+ * header too: the exact size asked, which the sized frees compare (sized.c).
+ * The alias then lies at most a + HAK_MID_HDR past the start: within want. */
+#define HAK_ALIAS_SIZE_OFF (2 * HAK_MID_HDR)   /* full mode: size word at alias - this */
 static inline uintptr_t hak_aligned_pos(uintptr_t user, size_t a)
 {
+    if (HAK_HARDEN_ON) return (user + HAK_ALIAS_SIZE_OFF + a - 1) / a * a;
     return user % a == 0 ? user : (user + HAK_MID_HDR + a - 1) / a * a;
 }
 

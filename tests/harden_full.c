@@ -15,7 +15,8 @@
  *    free in a child); of a block back on its slab too; racing frees of one
  *    pointer: exactly one wins.
  *  - calloc is zero although it skips the memset (dirty frees, recycled
- *    spans); realloc keeps the data; aligned, Mid, sized frees work;
+ *    spans); realloc keeps the data; aligned, Mid, sized frees work, and an
+ *    aligned block's sized free wants its exact size;
  *    a thread's quarantine goes back when it exits (heap check clean).
  *  - an 8-byte overflow into a free Tiny block aborts at free.
  * Default mode: a freed block is handed out again at once (no quarantine,
@@ -120,7 +121,7 @@ static void test_write_after_free(void)
               "malloc(%zu), free, out of the ring, write p[%ld], malloc: want SIGABRT and \"%s\", got %s\n  stderr: %s",
               ws[k], waf_off, HAK_WAF_MSG, t_how(&c), c.err);
         t_run_fn(waf_aligned, NULL, 30, &c);
-        CHECK(waf_caught(&c, 64),
+        CHECK(waf_caught(&c, 64 + HAK_ALIAS_SIZE_OFF),
               "aligned_alloc(64, %zu), free, write: want SIGABRT and \"%s\", got %s\n  stderr: %s", ws[k], HAK_WAF_MSG,
               t_how(&c), c.err);
     }
@@ -325,6 +326,16 @@ static void test_apis(void)
                        sizes[k] * 8);
         }
     CHECK_LOOP_END("aligned and sized frees");
+    /* an aligned block's exact size is kept: a size off by a few bytes, same class, is rejected */
+    CHECK_LOOP_BEGIN();
+    for (size_t al = 32; al <= 8192; al *= 2) {
+        void *q = aligned_alloc(al, 9000);
+        hak_free_status st = HK(hak_free_sized_checked)(q, al, 8990);
+        CHECK_LOOP(st == HAK_FREE_SIZE_MISMATCH, "free_aligned_sized(aligned_alloc(%zu, 9000), %zu, 8990): %s", al, al,
+                   t_vname(st));
+        CHECK_LOOP(HK(hak_free_sized_checked)(q, al, 9000) == HAK_FREE_OK, "then with its own size");
+    }
+    CHECK_LOOP_END("aligned blocks: the exact size");
     pthread_t t[4];
     for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, thread_churn, NULL);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
