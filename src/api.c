@@ -45,7 +45,7 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
         if (likely(p != NULL)) return p;
     } else {
         hak_init();
-        if (!HAK_TOOLS_ON) return huge_alloc(n, 0, 0);
+        if (!HAK_TOOLS_ON) return huge_alloc(n, 0, HAK_HARDEN_ON);   /* full mode: recycled pages zeroed too */
     }
     return alloc_miss(n);
 }
@@ -187,7 +187,7 @@ static void *aligned_impl(size_t a, size_t n)
         return HAK_TOOLS_ON ? tool_handout(q, (void *)al, n) : (void *)al;
     }
     hak_init();
-    void *p = huge_alloc(n, a, 0);
+    void *p = huge_alloc(n, a, HAK_HARDEN_ON);
     return HAK_TOOLS_ON && p ? tool_handout(p, p, n) : p;
 }
 
