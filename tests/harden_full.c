@@ -24,6 +24,7 @@
  * Built against libhakmem.a, with -Isrc for the constants (internal.h). */
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -191,7 +192,7 @@ static void *dfree_ptr;
 static int plain_double_free(void *arg) { (void)arg; free(dfree_ptr); return 0; }
 
 /* two racers free the same pointer each round, released at the same instant */
-enum { RACE_ROUNDS = 2000 };
+enum { RACE_ROUNDS = 1000 };
 static void *race_ptr;
 static _Atomic int race_go, race_done;
 static hak_free_status race_st[2][RACE_ROUNDS];
@@ -200,7 +201,7 @@ static void *racer(void *arg)
 {
     int me = (int)(uintptr_t)arg;
     for (int r = 0; r < RACE_ROUNDS; r++) {
-        while (atomic_load(&race_go) <= r) { }
+        while (atomic_load(&race_go) <= r) sched_yield();
         race_st[me][r] = HK(hak_free_checked)(race_ptr);
         atomic_fetch_add(&race_done, 1);
     }
@@ -244,7 +245,7 @@ static void test_double_free(void)
         race_ptr = malloc(r % 2 ? 48 : 3000);
         atomic_store(&race_done, 0);
         atomic_store(&race_go, r + 1);
-        while (atomic_load(&race_done) < 2) { }
+        while (atomic_load(&race_done) < 2) sched_yield();
         hak_free_status a = race_st[0][r], b = race_st[1][r];
         if (!((a == HAK_FREE_OK && b == HAK_FREE_DOUBLE) || (a == HAK_FREE_DOUBLE && b == HAK_FREE_OK))) bad++;
     }
