@@ -49,17 +49,21 @@ typedef uint64_t hak_v2 __attribute__((vector_size(16)));
 
 static bool all_zero(const unsigned char *a, size_t n)
 {
+    uint64_t r = 0, w;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) r |= a[i];
+        return r == 0;
+    }
     size_t i = 0;
     hak_v2 acc = { 0, 0 };
     for (; i + 64 <= n; i += 64) {
-        hak_v2 w[4];
-        memcpy(w, a + i, sizeof w);
-        acc |= (w[0] | w[1]) | (w[2] | w[3]);
+        hak_v2 v[4];
+        memcpy(v, a + i, sizeof v);
+        acc |= (v[0] | v[1]) | (v[2] | v[3]);
     }
-    uint64_t r = acc[0] | acc[1], w;
     for (; i + 8 <= n; i += 8) { memcpy(&w, a + i, 8); r |= w; }
-    for (; i < n; i++) r |= a[i];
-    return r == 0;
+    memcpy(&w, a + n - 8, 8);   /* the tail (Tiny sizes are odd), overlapping */
+    return (r | w | acc[0] | acc[1]) == 0;
 }
 
 /* The usable bytes of a block, minus an alias header (16 bytes in front of
