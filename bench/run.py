@@ -89,6 +89,11 @@ def benchmarks(scale):
         ("mixed-2T", "mixed", [n(1e7, 1000), "2", "10000", "16", "1040", "42"], "ops_per_sec", True),
         ("xthread-1P", "xthread", ["1", n(1e5, 100), "100", "16", "512", "42"], "ops_per_sec", True),
         ("xthread-2P", "xthread", ["2", n(1e5, 100), "100", "16", "512", "42"], "ops_per_sec", True),
+        # issue 11: glibc's own two malloc benchmark loops (bench/glibc_bench.c)
+        ("glibc-simple-1T", "glibc_bench", ["simple", "1", n(2000, 2), "25000", "64"], "ops_per_cpu_sec", True),
+        ("glibc-simple-2T", "glibc_bench", ["simple", "2", n(1000, 2), "25000", "64"], "ops_per_cpu_sec", True),
+        ("glibc-thread-1T", "glibc_bench", ["thread", "1", n(2e7, 1000), "1000", "42"], "ops_per_cpu_sec", True),
+        ("glibc-thread-2T", "glibc_bench", ["thread", "2", n(1e7, 1000), "1000", "42"], "ops_per_cpu_sec", True),
         ("pair-16", "pair", ["16", n(3e7, 1000)], "ns_per_pair", False),
         ("pair-512", "pair", ["512", n(3e7, 1000)], "ns_per_pair", False),
         ("pair-4K", "pair", ["4096", n(2e7, 1000)], "ns_per_pair", False),

@@ -41,7 +41,7 @@ HAK_COLD _Noreturn static void overflow(const void *p)
  * (an aligned alias when it differs from w->user).  Another thread freeing
  * the same pointer at the same moment may win the slot: then DOUBLE, and
  * nothing was touched. */
-__attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p)
+__attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t *w, void *p, int exact)
 {
     hak_chunk_t *c = w->chunk;
     if (unlikely(c == NULL)) return zero_free(p);
@@ -58,7 +58,7 @@ __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t
             return HAK_FREE_DOUBLE;
     }
     if (HAK_HARDEN_ON) return harden_free(w->unit->slab, w->user, p);   /* full mode: quarantine */
-    return heap_free(w->unit->slab, w->user);
+    return heap_free(w->unit->slab, w->user, exact);
 }
 
 hak_free_status hak_classify_ptr(const void *p)
@@ -78,7 +78,7 @@ static hak_free_status free_checked(void *p, size_t a, size_t n, bool sized)
         if ((sized || a != 0) && !hak_size_fits(&w, p, a, n, sized)) {
             st = HAK_FREE_SIZE_MISMATCH;
         } else {
-            st = hak_free_found(&w, p);
+            st = hak_free_found(&w, p, 1);   /* a verdict to return: exact (heap.h) */
             if (st == HAK_FREE_OK) return st;
         }
     }
@@ -105,7 +105,7 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
     hak_where_t w = { chunk, unit, user };
     if (st != HAK_FREE_OK) st = refine(st, p, &w);
     if (st == HAK_FREE_OK) {
-        st = hak_free_found(&w, p);
+        st = hak_free_found(&w, p, 0);
         if (st == HAK_FREE_OK) return;
     }
     if (st == HAK_FREE_NULL) return;
@@ -138,31 +138,31 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
 /* A live tiny block of another thread's slab. */
 __attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p, const char *fn)
 {
-    if (unlikely(heap_free_other(s, p) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
+    if (unlikely(heap_free_other(s, p, 0) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
 }
 
-/* The fast accept of free() and of the sized frees: a live tiny block of
- * this thread's heap is freed right here, with no call and no stack frame,
- * and true comes back; everything else returns false and goes through a
- * full gate.  `sized` (a constant in each instance) adds the one size test
- * of a sized free, the proved hak_tiny_size_fits: a tiny block of the class
- * of n at its own start is what malloc(n) gives (sized.c has the whole rule).  Under the tools (Memcheck,
- * ASan) the fast-path heap is the sentinel, and the fast accept, which
- * reads the tag bytes those tools keep closed, is skipped: the test costs
- * nothing extra, h is needed anyway. */
+/* The fast accept of free() and of the sized frees: a live tiny block is
+ * freed right here, with no call and no stack frame (another thread's block
+ * goes to its remote list), and true comes back; everything else returns
+ * false and goes through a full gate.  `sized` (a constant in each instance)
+ * adds the one size test of a sized free, the proved hak_tiny_size_fits: a
+ * tiny block of the class of n at its own start is what malloc(n) gives
+ * (sized.c has the whole rule).  Under the tools (Memcheck, ASan) the fast
+ * map is NULL (chunk_map.h), so the fast accept, which reads the tag bytes
+ * those tools keep closed, never accepts. */
 static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, size_t n, int sized, const char *fn)
 {
-    hak_heap_t *h = hak_tl_heap;
     hak_chunk_t *c;
     hak_unit_t *u;
-    if (likely(h != &hak_empty_heap) && likely((u = hak_tiny_live(p, &c)) != NULL) &&
-        (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
+    if (likely((u = hak_tiny_live(p, &c)) != NULL) && (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
         /* keep u in its register: left alone, the compiler re-derives it
          * from the chunk and the index, two instructions more per free */
         __asm__("" : "+r"(u));
         hak_slab_t *s = u->slab;
         /* s->cookie, not u->cookie (the same value): the free loads it anyway */
         if (unlikely(!hak_next_ok_tiny(p, u->stride, s->cookie, 0))) overflow(p);
+        /* a thread without a heap has the sentinel, which owns no slab */
+        hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h))
             heap_free_body(h, s, p, 1, 0);
         else
@@ -196,7 +196,7 @@ HAK_COLD static void free_sized_slow(void *p, size_t a, size_t n, bool sized, co
         if (!hak_size_fits(&w, p, a, n, sized)) {
             st = HAK_FREE_SIZE_MISMATCH;
         } else {
-            st = hak_free_found(&w, p);
+            st = hak_free_found(&w, p, 0);
             if (st == HAK_FREE_OK) return;
         }
     }

@@ -60,7 +60,7 @@ static void avail_add(hak_heap_t *h, hak_slab_t *s)
     if (s->next) s->next->prev = s;
     head->next = s;
     s->where = HAK_IN_AVAIL;
-    s->low_water = 0;
+    hak_slab_set_low(s, 0);
 }
 
 static void avail_push(hak_heap_t *h, hak_slab_t *s)
@@ -71,7 +71,7 @@ static void avail_push(hak_heap_t *h, hak_slab_t *s)
     if (s->next) s->next->prev = s;
     *head = s;
     s->where = HAK_IN_AVAIL;
-    s->low_water = 0;
+    hak_slab_set_low(s, 0);
 }
 
 /* ------------------------------------------------------------- refilling */
@@ -122,6 +122,12 @@ static inline int slot_is_remote(const hak_slab_t *s, const unsigned char *p, in
     return h.magic == HAK_MID_MAGIC && h.aux == s->cls && hak_hdr_state(h.check, hak_key((uintptr_t)p)) == HAK_ST_REMOTE;
 }
 
+static hak_chunk_t *chunk_of(hak_slab_t *s)
+{
+    uintptr_t a = (uintptr_t)s;
+    return (hak_chunk_t *)(a - a % HAK_CHUNK);
+}
+
 /* Move the remote-free list onto the local one; returns blocks gained.
  * Each block must be a carved slot of this slab reading REMOTE: it becomes
  * FREE and is pushed on the local list.  A block that reads otherwise was
@@ -136,15 +142,20 @@ static inline int slot_is_remote(const hak_slab_t *s, const unsigned char *p, in
  * twice).  `tools` is a constant in each instance: no hook cost otherwise. */
 static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_slab_t *s, int tools)
 {
+    /* a plain load first: the exchange is a locked instruction, and most
+     * refills (every one of a single-threaded program) find the list empty */
+    if (atomic_load_explicit(&s->remote, memory_order_relaxed) == 0) return 0;
     uintptr_t w = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
     if (w == 0) return 0;
     hak_free_t *b = hak_remote_ptr(w);
     uintptr_t start = hak_slab_start(s), limit = (uintptr_t)s->bumped * s->stride;
+    /* the grid test by the head unit's reciprocal, as the classifier's (no div per block) */
+    uint64_t recip = chunk_of(s)->unit[s->head].recip;
     int tiny = s->kind == HAK_SLAB_TINY, trusted = 1, skipped_last = 0;
     uint32_t n = 0, seen = 0;
     while (b != NULL) {
         uintptr_t off = (uintptr_t)b - start;
-        if (off >= limit || off % s->stride != 0) {
+        if (off >= limit || off * recip / 4294967296u * s->stride != off) {
             if (trusted) hak_fatal("corrupted remote free list", b);
             break;                              /* a link read from a double-freed block */
         }
@@ -162,7 +173,9 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
             if (tools) hak_san_internal_done(b, sizeof *b);
             n++;
         } else {
-            atomic_fetch_add_explicit(&hak_rejected[HAK_FREE_DOUBLE], 1, memory_order_relaxed);
+            /* the free that lost the race returned long ago (free() has no
+             * verdict): the double free is reported now, per policy */
+            hak_report(HAK_FREE_DOUBLE, b, "free");
             if (!trusted && skipped_last) break;   /* two in a row: nothing trustworthy left */
             trusted = 0;
         }
@@ -171,7 +184,7 @@ static inline __attribute__((always_inline)) uint32_t collect_remote_body(hak_sl
     }
     /* the count packed in the word must match the walk (mod 2^16) */
     if (trusted && (n & 0xffffu) != hak_remote_cnt(w)) hak_fatal("corrupted remote free list (count)", s);
-    s->used -= n;
+    s->left -= (int32_t)n;
     return n;
 }
 
@@ -212,11 +225,6 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
     return n;
 }
 
-static hak_chunk_t *chunk_of(hak_slab_t *s)
-{
-    uintptr_t a = (uintptr_t)s;
-    return (hak_chunk_t *)(a - a % HAK_CHUNK);
-}
 
 /* Try to give slab s free blocks: remote frees first (they are warm), then carving. */
 static int refill(hak_slab_t *s)
@@ -236,7 +244,7 @@ static void park_full(hak_heap_t *h, hak_slab_t *s)
     s->where = HAK_IN_FULL;
     /* it comes back once an eighth of it is free: unparking it for every
      * single block would make malloc park it again at once */
-    s->low_water = s->capacity - (s->capacity + 7) / 8;
+    hak_slab_set_low(s, s->capacity - (s->capacity + 7) / 8);
     atomic_store_explicit(&s->full, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->remote, memory_order_seq_cst) != 0) {
         atomic_store_explicit(&s->full, 0, memory_order_relaxed);
@@ -300,7 +308,7 @@ static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
 {
     for (unsigned i = h->nidle; i-- > 0;) {
         hak_slab_t *s = h->idle[i];
-        if (s->used != 0) idle_drop_at(h, i);
+        if (hak_slab_used(s) != 0) idle_drop_at(h, i);
         else if (all || now - s->idle_ms >= hak_opt.decay_ms) idle_release_at(h, i);
     }
     h->sweep_ms = now;
@@ -325,7 +333,7 @@ static void idle_add(hak_heap_t *h, hak_slab_t *s)
     size_t b = span_bytes(s);
     if (b > hak_opt.idle_bytes) { heap_release_slab(h, s); return; }
     for (unsigned i = h->nidle; i-- > 0;)
-        if (h->idle[i]->used != 0) idle_drop_at(h, i);
+        if (hak_slab_used(h->idle[i]) != 0) idle_drop_at(h, i);
     while (h->nidle == HAK_IDLE_MAX || h->idle_bytes + b > hak_opt.idle_bytes) {
         unsigned old = 0;
         for (unsigned i = 1; i < h->nidle; i++)
@@ -446,7 +454,7 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (s->where == HAK_IN_FULL) unpark(h, s);
     /* an empty span stays where malloc finds it, in the idle set's budget,
      * so a malloc/free loop does not thrash the global lock */
-    if (s->used == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
+    if (hak_slab_used(s) == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
 }
 
 static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);
@@ -457,10 +465,11 @@ void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 }
 
 /* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
-hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p)
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
 {
     hak_heap_t *me = hak_tl_own;
     if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
+        if (exact && !slot_claim(s, p, HAK_ST_FREE, 1)) return HAK_FREE_DOUBLE;
         heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
         return HAK_FREE_OK;
     }
@@ -474,27 +483,14 @@ hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p)
 static inline __attribute__((always_inline)) hak_free_status heap_free_remote_body(hak_slab_t *s, unsigned char *p,
                                                                                   int tools, unsigned from)
 {
-    hak_heap_t *me = hak_tl_own;
     /* claimed into REMOTE, not FREE: only the owner's collection makes it
      * FREE, so a block the owner freed meanwhile is told apart there */
-    if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
-        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
-        uint8_t want = hak_tag_encode(cookie, from);
-        if (!hak_tag_cas(p, want, hak_tag_encode(cookie, HAK_ST_REMOTE), tools))
-            return HAK_FREE_DOUBLE;
-    } else {
-        uint64_t k = hak_key((uintptr_t)p);
-        if (!hak_hdr_cas_check(p, hak_hdr_check(k, from), hak_hdr_check(k, HAK_ST_REMOTE), tools))
-            return HAK_FREE_DOUBLE;
-    }
+    if (!slot_claim_from(s, p, from, HAK_ST_REMOTE, tools)) return HAK_FREE_DOUBLE;
     if (tools) hak_san_free(p, slab_usable(s));
     /* Once b is pushed the slab may empty, go back and be described anew for
      * another class: what is needed of its plain fields is read now, while
      * the claimed block keeps it in use; after the push only atomics. */
-    unsigned cls = s->cls;
     uintptr_t key = s->key, start = hak_slab_start(s);
-    if (me != &hak_empty_heap) me->nfree[cls]++;
-    else atomic_fetch_add_explicit(&hak_heapless_frees[cls], 1, memory_order_relaxed);
     hak_free_t *b = (hak_free_t *)(void *)p;
     /* Once b is on the remote list the owner may pop it and hand it out at
      * once: nothing here may touch b (or its shadow) after the CAS.  The
@@ -551,7 +547,7 @@ static void heap_retire(hak_heap_t *h)
                 /* the owner is cleared under the lock (slab_release / slab_abandon),
                  * after everything this thread wrote to s: hak_heap_check takes
                  * an ownerless slab as its own to read */
-                if (s->used == 0) slab_release(s);
+                if (hak_slab_used(s) == 0) slab_release(s);
                 else slab_abandon(s);
                 s = nx;
             }
@@ -570,7 +566,7 @@ void heap_thread_exit(void *arg)
     hak_tl_heap = &hak_empty_heap;
     hak_tl_own = &hak_empty_heap;
     hak_lock();
-    h->state = HAK_HEAP_FREE;   /* counters stay: the stats sum over all heaps */
+    h->state = HAK_HEAP_FREE;   /* its alloc counters stay: the stats sum over all heaps */
     hak_unlock();
 }
 
@@ -585,7 +581,7 @@ void heap_collect_all(hak_heap_t *h)
         while (s != &hak_empty_slab && s) {
             hak_slab_t *nx = s->next;
             heap_collect_remote(s);
-            if (s->used == 0) heap_release_slab(h, s);
+            if (hak_slab_used(s) == 0) heap_release_slab(h, s);
             s = nx ? nx : &hak_empty_slab;
         }
     }

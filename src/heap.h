@@ -16,6 +16,20 @@
 
 #define HAK_INLINE static inline __attribute__((always_inline))
 
+/* --*x <= 0, as one decrement of memory and a branch on its flags: GCC
+ * otherwise loads, subtracts, stores and tests (three instructions more
+ * on every free).  Only the owner touches the countdown. */
+HAK_INLINE int countdown_done(int32_t *x)
+{
+#if defined(__x86_64__) && !defined(__FRAMAC__)
+    int le;
+    __asm__("subl $1, %0" : "+m"(*x), "=@ccle"(le));
+    return le;
+#else
+    return --*x <= 0;
+#endif
+}
+
 /* Mark the slot at p allocated or free (tiny tag or mid header).  The only
  * other writer of tag and header state is the remote free (heap.c). */
 HAK_INLINE void slot_mark(const hak_slab_t *s, unsigned char *p, unsigned state, int tiny, int tools)
@@ -36,14 +50,18 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
 HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned c, int tiny, int tools)
 {
     if (tools) hak_san_internal(b, sizeof *b);
+    uint8_t cookie = s->cookie;   /* once: the stores below could alias it for the compiler */
     /* the proved pop (freelist.h): a forged link must land in the slab, and
      * here also on a slot whose tag says FREE */
     if (unlikely(!hak_fl_pop(&s->free, b, s->key, tools ? hak_slab_start(s) : s->start, s->span)) ||
-        (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(s->cookie, HAK_ST_FREE))))
+        (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", b);
-    s->used++;
+    s->left++;
     h->nalloc[c]++;
-    slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, tiny, tools);
+    if (tiny)
+        hak_tag_store((unsigned char *)b, hak_tag_encode(cookie, HAK_ST_ALLOC), tools);
+    else
+        slot_mark(s, (unsigned char *)b, HAK_ST_ALLOC, 0, tools);
     if (tools) hak_san_alloc(b, hak_class_usable(c), 0);
     return b;
 }
@@ -60,7 +78,7 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
 }
 
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);
-hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p);
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact);
 
 HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
 {
@@ -69,23 +87,49 @@ HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, i
     if (tools) hak_san_internal(p, sizeof(hak_free_t));
     hak_fl_push(&s->free, (hak_free_t *)(void *)p, s->key);
     if (tools) hak_san_internal_done(p, sizeof(hak_free_t));
-    h->nfree[s->cls]++;
-    if (unlikely(--s->used <= s->low_water))
+    if (unlikely(countdown_done(&s->left)))
         heap_free_slow(h, s);
 }
 
 void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p);   /* out of line: heap.c */
 
+/* Claim the slot at p, live (ALLOC), into `state` with one compare-and-swap
+ * of its tag or check word: of any number of racing frees of one pointer
+ * exactly one gets past it, and the others touch nothing.  The slab fields
+ * are read relaxed: a remote freer holds no claim on the slab yet. */
+/* ...from state `from`: ALLOC, or FREE for a block leaving full mode's quarantine (harden.c) */
+HAK_INLINE int slot_claim_from(const hak_slab_t *s, unsigned char *p, unsigned from, unsigned state, int tools)
+{
+    if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
+        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
+        return hak_tag_cas(p, hak_tag_encode(cookie, from), hak_tag_encode(cookie, state), tools);
+    }
+    uint64_t k = hak_key((uintptr_t)p);
+    return hak_hdr_cas_check(p, hak_hdr_check(k, from), hak_hdr_check(k, state), tools);
+}
+
+HAK_INLINE int slot_claim(const hak_slab_t *s, unsigned char *p, unsigned state, int tools)
+{
+    return slot_claim_from(s, p, HAK_ST_ALLOC, state, tools);
+}
+
 /* Free a block that hak_classify() found live: p is the real user pointer,
  * s the head descriptor of its span.  Not ours (another thread's slab, or
- * tool mode): heap_free_other.  Returns OK, or DOUBLE for a lost race. */
-HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p)
+ * tool mode): heap_free_other.  Returns OK, or DOUBLE for a lost race.
+ * `exact` (the calls that return a verdict, and realloc): the owner claims
+ * the slot too, so that of two racing frees one returns DOUBLE.  Without it
+ * (free(), the fast path: no locked instruction) the owner's plain store may
+ * overwrite another thread's claim in a window of a few instructions; the
+ * owner's collection then finds the block FREE on its remote list and
+ * reports the double free there (heap.c, collect_remote_body). */
+HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p, int exact)
 {
     hak_heap_t *h = hak_tl_heap;
     if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        if (exact && !slot_claim(s, p, HAK_ST_FREE, 0)) return HAK_FREE_DOUBLE;
         heap_free_body(h, s, p, s->kind == HAK_SLAB_TINY, 0);
         return HAK_FREE_OK;
     }
-    return heap_free_other(s, p);   /* DOUBLE when a racing free won the slot */
+    return heap_free_other(s, p, exact);   /* DOUBLE when a racing free won the slot */
 }
 #endif

@@ -58,6 +58,7 @@ void slab_abandon(hak_slab_t *s);                    /* park a slab whose owner 
 void slab_orphan_settle(hak_slab_t *s);              /* the last block of an abandoned slab came back? */
 int  slab_purge(bool all);                           /* return dirty free units to the OS */
 void slab_stats(uint64_t *committed, uint64_t *peak);  /* slabs and huge mappings */
+void slab_live(uint64_t live[HAK_NCLASS]);              /* blocks in use per class, from the slabs */
 void commit_add_locked(int64_t n);
 uint64_t commit_locked(void);                        /* bytes held now (the sum commit_add_locked keeps) */
 int  slab_check_all(void);
@@ -99,7 +100,7 @@ _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata:
 /* hak_classify plus what it cannot know: a malloc(0) pointer (then OK with
  * w->chunk == NULL when live) and a huge block unmapped lately (DOUBLE) */
 hak_free_status hak_classify_all(const void *p, hak_where_t *w);
-hak_free_status hak_free_found(hak_where_t *w, void *p);   /* OK, or DOUBLE for a lost race */
+hak_free_status hak_free_found(hak_where_t *w, void *p, int exact);   /* OK, or DOUBLE for a lost race */
 void hak_free_named(void *p, const char *fn);          /* the full gate */
 void hak_free_fast_named(void *p, const char *fn);     /* free() under another name */
 /* sized frees under the policy; a == 0: free_sized (no alignment given) */
@@ -167,7 +168,6 @@ void  *tool_realloc(hak_where_t *w, void *p, size_t n);   /* p live, n > 0: alwa
 
 /* ---- stats.c ---- */
 extern _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
-extern _Atomic uint64_t hak_heapless_frees[HAK_NCLASS];   /* remote frees by threads without a heap */
 void hak_class_live(uint64_t live[HAK_NCLASS]);            /* blocks in use per class */
 #pragma GCC visibility pop
 #endif

@@ -17,10 +17,14 @@
 #define HAK_MID_HDR      16u          /* bytes of the mid header in front of a mid user pointer */
 #define HAK_HUGE_UOFF    8192u        /* default offset of a huge user pointer from its mapping:
                                          room for its hak_chunk_t (checked in slab.c) */
+#define HAK_ARENA        8589934592u  /* bytes of the slab arena (chunk_map.h): 4096 chunks, reserved
+                                         PROT_NONE; more slab chunks than that come from os_map */
 #define HAK_VA_BITS      47
 #define HAK_MAP_N        67108864u    /* 2^47 / HAK_CHUNK entries in the chunk map */
 
 #define HAK_TINY_MAXREQ  HAKMEM_TINY_MAX
+#define HAK_REALLOC_HUGE 262144u      /* realloc growing a block past this moves it to a Huge block,
+                                         which later growth extends in place (api.c, sized.c) */
 #define HAK_MID_MAXREQ   HAKMEM_MID_MAX
 
 #if HAK_CHUNK != HAK_SLAB * HAK_NSLAB

@@ -80,12 +80,15 @@ static unsigned find_run(uint32_t mask, unsigned k)
 
 static hak_chunk_t *chunk_new(void)
 {
-    hak_chunk_t *c = os_map(HAK_CHUNK, HAK_CHUNK);
+    hak_chunk_t *c = arena_take();
+    bool arena = c != NULL;
+    if (!arena) c = os_map(HAK_CHUNK, HAK_CHUNK);
     if (!c) return NULL;
     c->kind = HAK_CHUNK_SLABS;
     c->free_units = ALL_UNITS;
     for (unsigned u = 0; u < HAK_NSLAB; u++) {
-        c->unit[u].stride = HAK_ALIGN;   /* never 0: the classifier divides by it */
+        c->unit[u].stride = HAK_ALIGN;   /* never 0: the grid test needs stride > 0 */
+        c->unit[u].recip = hak_grid_recip(HAK_ALIGN);   /* and recip of its stride (chunk_map.h) */
         c->unit[u].head = (uint8_t)u;
     }
     /* ASan: all of the chunk but its descriptor is off limits until carved */
@@ -94,6 +97,7 @@ static hak_chunk_t *chunk_new(void)
     c->next = chunks;
     chunks = c;
     cmap_set((uintptr_t)c, HAK_CHUNK, c);
+    if (arena) arena_publish(c);
     HAK_LSAN_ROOT(c, HAK_CHUNK);
     return c;
 }
@@ -129,6 +133,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
 
     hak_slab_t *s = &c->slab[u];
     uint32_t stride = hak_class_stride[cls];
+    uint64_t recip = hak_grid_recip(stride);   /* proved (types.h); assumed by cmap_lookup */
     uint32_t first = u * HAK_SLAB + HAK_FIRST;
     uint32_t cap = (k * HAK_SLAB - HAK_FIRST) / stride;
     uintptr_t start = (uintptr_t)c + first;
@@ -136,7 +141,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
     uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
     uint8_t cookie = (uint8_t)(1u + key % 252u);   /* 1..252: no state encodes to 0 (tag.h) */
     s->free = NULL;
-    s->used = 0;
+    s->left = 0;
     s->low_water = 0;
     s->where = HAK_IN_NONE;
     /* read without the lock by a remote free racing a stale pointer */
@@ -169,6 +174,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
         x->first = first;
         x->end = first;              /* nothing carved yet: nothing on the grid */
         x->stride = stride;
+        x->recip = recip;
         x->cookie = cookie;
         x->cls = (uint8_t)cls;
         x->head = (uint8_t)u;
@@ -319,13 +325,14 @@ static void settle_locked(hak_slab_t *s)
 {
     for (;;) {
         heap_collect_remote(s);
-        if (s->used == 0) {
+        uint32_t used = hak_slab_used(s);
+        if (used == 0) {
             abandoned_unlink(s);
             release_locked(s);
             return;
         }
-        atomic_store_explicit(&s->orphan_left, s->used, memory_order_seq_cst);
-        if (hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_seq_cst)) != s->used) return;
+        atomic_store_explicit(&s->orphan_left, used, memory_order_seq_cst);
+        if (hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_seq_cst)) != used) return;
     }
 }
 
@@ -354,8 +361,11 @@ void slab_orphan_settle(hak_slab_t *s)
     hak_chunk_t *c = (hak_chunk_t *)((uintptr_t)s - (uintptr_t)s % HAK_CHUNK);
     hak_lock();
     unsigned u = (unsigned)(s - c->slab);
-    if (u < HAK_NSLAB && !((c->free_units >> u) & 1u) && c->unit[u].head == u && s->where == HAK_IN_ABANDONED &&
-        atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL)
+    /* owner before where: an adopter sets the owner under the lock but
+     * writes `where` after it (avail_push), so `where` is ours to read only
+     * once the slab is seen ownerless under the lock */
+    if (u < HAK_NSLAB && !((c->free_units >> u) & 1u) && c->unit[u].head == u &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL && s->where == HAK_IN_ABANDONED)
         settle_locked(s);
     hak_unlock();
 }
@@ -393,6 +403,27 @@ int slab_purge(bool all)
     else purge_maybe_locked(os_now_ms());
     hak_unlock();
     return released;
+}
+
+/* Blocks in use per class, counted from the slabs: a block is out of its
+ * slab's local list (used) and not waiting on its remote list.  No counter
+ * on the fast paths (issue 11).  Other threads' slabs move meanwhile: exact
+ * for quiescent heaps, a snapshot otherwise. */
+void slab_live(uint64_t live[HAK_NCLASS])
+{
+    for (unsigned c = 0; c < HAK_NCLASS; c++) live[c] = 0;
+    hak_lock();
+    for (hak_chunk_t *c = chunks; c; c = c->next) {
+        for (unsigned u = 1; u < HAK_NSLAB; u++) {
+            const hak_unit_t *x = &c->unit[u];
+            if (x->kind == HAK_SLAB_UNUSED || x->head != u) continue;
+            const hak_slab_t *s = &c->slab[u];
+            uint32_t used = (uint32_t)(HAK_LOAD_RELAXED(s->left) + (int32_t)HAK_LOAD_RELAXED(s->low_water));
+            uint32_t rc = hak_remote_cnt(atomic_load_explicit(&s->remote, memory_order_relaxed));
+            if (used > rc) live[s->cls] += used - rc;
+        }
+    }
+    hak_unlock();
 }
 
 void slab_stats(uint64_t *cm, uint64_t *pk)
@@ -449,7 +480,7 @@ int slab_check_all(void)
             hak_unit_t *x = &c->unit[u];
             int isfree = (c->free_units >> u) & 1u;
             if (isfree != (x->kind == HAK_SLAB_UNUSED)) { bad = -3; break; }
-            if (x->stride == 0) { bad = -4; break; }
+            if (x->stride == 0 || x->recip != hak_grid_recip(x->stride)) { bad = -4; break; }
             if (isfree || x->head != u) continue;
             hak_slab_t *s = &c->slab[u];
             /* a forked child's orphaned heaps may have been mid-update: skip them */
@@ -460,7 +491,7 @@ int slab_check_all(void)
              * caller's slabs, and abandoned ones, which need the lock we hold);
              * another live thread's are moving, and reading them would race */
             bool mine = o == NULL || o == hak_tl_own;
-            if (mine && (s->bumped > s->capacity || s->used > s->bumped)) { bad = -5; break; }
+            if (mine && (s->bumped > s->capacity || hak_slab_used(s) > s->bumped)) { bad = -5; break; }
             if ((mine && hak_unit_end(x) != s->first + s->bumped * s->stride) || x->first != s->first) { bad = -6; break; }
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
                 x->cookie != s->cookie) { bad = -7; break; }
@@ -469,14 +500,15 @@ int slab_check_all(void)
                 uintptr_t rw = atomic_load_explicit(&s->remote, memory_order_acquire);
                 long nr = check_list(s, (uintptr_t)hak_remote_ptr(rw), 1);
                 if (nf < 0 || nr < 0 || (uint32_t)nr != hak_remote_cnt(rw)) { bad = -9; break; }
-                if (s->used + (uint64_t)nf != s->bumped || (uint64_t)nr > s->used) {
+                if (hak_slab_used(s) + (uint64_t)nf != s->bumped || (uint64_t)nr > hak_slab_used(s)) {
                     bad = -10;
                     break;
                 }
             }
             for (unsigned i = u + 1; i < u + s->nunits; i++) {
                 hak_unit_t *y = &c->unit[i];
-                if (y->head != u || hak_unit_end(y) != hak_unit_end(x) || y->stride != x->stride || y->first != x->first ||
+                if (y->head != u || hak_unit_end(y) != hak_unit_end(x) || y->stride != x->stride ||
+                    y->recip != x->recip || y->first != x->first ||
                     y->kind != x->kind || y->slab != s)
                     bad = -8;
             }

@@ -4,40 +4,32 @@
 #include "os.h"
 
 _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
-_Atomic uint64_t hak_heapless_frees[HAK_NCLASS];
 
-struct sum { uint64_t alloc[HAK_NCLASS], freed[HAK_NCLASS]; };
+/* Counted on the fast path: allocations only (one add to the owner's heap).
+ * Blocks in use come from the slabs (slab_live), and frees are what was
+ * allocated and is no longer in use: no counter on any free path, and no
+ * atomic on a remote free (issue 11). */
+struct sum { uint64_t alloc[HAK_NCLASS], live[HAK_NCLASS]; };
 
 static void add_heap(hak_heap_t *h, void *arg)
 {
     struct sum *s = arg;
-    for (unsigned c = 0; c < HAK_NCLASS; c++) {
-        s->alloc[c] += __atomic_load_n(&h->nalloc[c], __ATOMIC_RELAXED);
-        s->freed[c] += __atomic_load_n(&h->nfree[c], __ATOMIC_RELAXED);
-    }
+    for (unsigned c = 0; c < HAK_NCLASS; c++) s->alloc[c] += __atomic_load_n(&h->nalloc[c], __ATOMIC_RELAXED);
 }
 
-/* every heap's counters, plus the frees of threads that had none */
 static void gather(struct sum *s)
 {
     hak_init();
     memset(s, 0, sizeof *s);
     heap_foreach(add_heap, s);
-    for (unsigned c = 0; c < HAK_NCLASS; c++)
-        s->freed[c] += atomic_load_explicit(&hak_heapless_frees[c], memory_order_relaxed);
-}
-
-static uint64_t live_of(const struct sum *s, unsigned c)
-{
-    return s->alloc[c] >= s->freed[c] ? s->alloc[c] - s->freed[c] : 0;
+    slab_live(s->live);
 }
 
 /* blocks in use per size class, all threads (malloc_info) */
 void hak_class_live(uint64_t live[HAK_NCLASS])
 {
-    struct sum s;
-    gather(&s);
-    for (unsigned c = 0; c < HAK_NCLASS; c++) live[c] = live_of(&s, c);
+    hak_init();
+    slab_live(live);
 }
 
 void hak_get_stats(hak_stats *out)
@@ -46,12 +38,12 @@ void hak_get_stats(hak_stats *out)
     gather(&s);
     memset(out, 0, sizeof *out);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
-        uint64_t live = live_of(&s, c);
+        uint64_t live = s.live[c];
         out->live_blocks += live;
         out->live_bytes += live * hak_class_usable(c);
         if (hak_class_is_tiny(c)) out->tiny_allocs += s.alloc[c];
         else out->mid_allocs += s.alloc[c];
-        out->frees += s.freed[c];
+        out->frees += s.alloc[c] >= live ? s.alloc[c] - live : 0;   /* a snapshot may see a block before its count */
     }
     uint64_t hb, hk, ha, hc, cm, pk;
     huge_stats(&hb, &hk, &ha, &hc);

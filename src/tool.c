@@ -192,7 +192,7 @@ void *tool_realloc(hak_where_t *w, void *p, size_t n)
     void *q = tool_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
     memcpy(q, p, old < n ? old : n);
-    hak_free_status st = hak_free_found(w, p);
+    hak_free_status st = hak_free_found(w, p, 1);
     if (st != HAK_FREE_OK) hak_report(st, p, "realloc");   /* a racing free won */
     return q;
 }

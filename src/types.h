@@ -42,8 +42,24 @@ typedef struct hak_unit {
     uint8_t  cls;              /* size class */
     uint8_t  head;             /* unit index of the slab's head (its hak_slab_t) */
     struct hak_slab *slab;     /* == &chunk->slab[head]: saves the free path an index computation */
-    uint64_t pad_;             /* 32 bytes: a unit is one shift away */
+    uint64_t recip;            /* hak_grid_recip(stride): the grid test multiplies by it
+                                  (classify.h: hak_on_grid); 32 bytes: a unit is one shift away */
 } hak_unit_t;
+
+/* Reciprocal of a grid's stride, ceil(2^32 / stride): for every d < 2^21
+ * (a chunk offset) that is a multiple of stride, d * recip / 2^32 == d /
+ * stride exactly (lemmas in classify.h), so the grid test is a multiply,
+ * a shift, a multiply and a compare instead of a 32-bit div.  slab.c fills
+ * every unit's recip with this function, the proved one; cmap_lookup's
+ * contract (chunk_map.h) assumes it, and slab_check_all checks it. */
+/*@ logic integer hak_recip(integer s) = (4294967296 + s - 1) / s; */
+/*@ requires stride > 0;
+    assigns \nothing;
+    ensures \result == hak_recip(stride); */
+static inline uint64_t hak_grid_recip(uint32_t stride)
+{
+    return (4294967296u + stride - 1u) / stride;
+}
 
 /* The grid's end moves while its owner carves (heap.c: carve stores it with
  * release), and any thread may classify meanwhile: a relaxed atomic load,
@@ -63,9 +79,12 @@ static inline uint32_t hak_unit_end(const hak_unit_t *u) { return __atomic_load_
  * Fast path touches: free, used, key, start, span, where (malloc/free), owner (free). */
 typedef struct hak_slab {
     hak_free_t *free;          /* local free list, touched by the owner only */
-    uint32_t used;             /* blocks out of the local list (live, or in a remote list) */
-    uint32_t low_water;        /* a local free that leaves used <= low_water takes the slow
-                                  path: 0 in the avail list (slab empty), the unpark mark when parked */
+    int32_t  left;             /* countdown: used - low_water, where used (hak_slab_used) is the
+                                  number of blocks out of the local list (live, or on a remote
+                                  list); a local free that takes it to <= 0 takes the slow path.
+                                  One decrement and branch per free (issue 11) */
+    uint32_t low_water;        /* that mark: 0 in the avail list (slab empty), the unpark mark when
+                                  parked; changed only through hak_slab_set_low */
     uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
     uint8_t  kind;             /* HAK_SLAB_TINY or HAK_SLAB_MID (copy of the units') */
     uint8_t  cls;              /* size class */
@@ -91,6 +110,19 @@ typedef struct hak_slab {
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
 } __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
                                                  belong to different threads (no false sharing) */
+
+/* blocks of s out of its local list */
+static inline uint32_t hak_slab_used(const hak_slab_t *s)
+{
+    return (uint32_t)(s->left + (int32_t)s->low_water);
+}
+
+/* move the slow-path mark, keeping the number of blocks out */
+static inline void hak_slab_set_low(hak_slab_t *s, uint32_t low)
+{
+    s->left += (int32_t)s->low_water - (int32_t)low;
+    s->low_water = low;
+}
 
 /* Relaxed atomic access to a plain field that a thread holding a stale or
  * racing pointer may read while its owner (or slab_new, under the lock)
@@ -159,8 +191,7 @@ typedef struct hak_chunk {
 typedef struct hak_heap {
     hak_slab_t *avail[HAK_NCLASS];   /* head of the list of slabs that may have free blocks */
     hak_slab_t *fullq[HAK_NCLASS];   /* slabs with no free block at the time they were parked */
-    uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written */
-    uint64_t nfree[HAK_NCLASS];      /* frees executed by this thread (of any owner's blocks) */
+    uint64_t nalloc[HAK_NCLASS];     /* statistics, owner-written; frees are derived (stats.c) */
     _Atomic int remote_full;         /* a remote free hit one of our full slabs */
     /* Empty spans kept for reuse, all classes together (heap.c: idle_*):
      * they stay in their avail lists, so malloc finds them; an entry whose

@@ -662,6 +662,41 @@ T_UNUSED static void test_bootstrap(void)
     free(early_block);
 }
 
+/* A buffer grown by realloc past 256 KiB becomes a Huge block, which then
+ * grows in place (its mapping extended) instead of being copied at every
+ * Mid class; sized frees of what realloc gave still fit, and a shrink back
+ * moves it into the slabs with its bytes. */
+static void test_realloc_growth(void)
+{
+    size_t n = 200000;
+    char *p = HK(hak_malloc)(n);
+    CHECK(p != NULL, "malloc(%zu)", n);
+    if (!p) return;
+    t_fill(p, n, 5);
+    unsigned moved = 0, steps = 0;
+    for (n = 300000; n <= 900000; n += 20000, steps++) {
+        char *q = HK(hak_realloc)(p, n);
+        CHECK(q != NULL, "realloc to %zu", n);
+        if (!q) return;
+        if (q != p && n > 300000) moved++;
+        p = q;
+    }
+    CHECK(t_verify(p, 200000, 5) == (size_t)-1, "bytes kept through the growth");
+    /* at most a few moves (another mapping above): every Mid class crossing
+     * would be a move, about twenty of them here */
+    CHECK(moved <= 2, "%u of %u reallocs above 300 KB moved the block", moved, steps);
+    size_t last = n - 20000;
+    CHECK(HK(hak_usable_size)(p) >= last, "usable %zu < %zu", HK(hak_usable_size)(p), last);
+    char *s = HK(hak_realloc)(p, 100000);
+    CHECK(s != NULL && t_verify_prefix(s, 100000, 200000, 5) == (size_t)-1, "shrink back to 100000 keeps the bytes");
+    if (!s) return;
+    CHECK(HK(hak_free_sized_checked)(s, 0, 100000) == HAK_FREE_OK, "free_sized after the shrink");
+    char *g = HK(hak_malloc)(1000);
+    char *h = HK(hak_realloc)(g, 400000);
+    CHECK(h != NULL, "realloc 1000 -> 400000");
+    if (h) CHECK(HK(hak_free_sized_checked)(h, 0, 400000) == HAK_FREE_OK, "free_sized(p, 400000) of realloc's block");
+}
+
 /* ---------------------------------------------------------------- hak_* only */
 static void test_hak_only(void)
 {
@@ -841,5 +876,7 @@ int main(void)
 #endif
     t_section("hak_* only");
     test_hak_only();
+    t_section("realloc growth past 256 KiB: a Huge block, grown in place");
+    test_realloc_growth();
     return t_done();
 }

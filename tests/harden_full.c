@@ -257,7 +257,7 @@ static void test_double_free(void)
         void *p = r % 2 ? malloc(48) : r == 2 ? malloc(3000) : aligned_alloc(64, 100);
         hak_where_t w1, w2;
         hak_free_status c1 = hak_classify_all(p, &w1), c2 = hak_classify_all(p, &w2);
-        hak_free_status f1 = hak_free_found(&w1, p), f2 = hak_free_found(&w2, p);
+        hak_free_status f1 = hak_free_found(&w1, p, 1), f2 = hak_free_found(&w2, p, 1);
         CHECK_LOOP(c1 == HAK_FREE_OK && c2 == HAK_FREE_OK && f1 == HAK_FREE_OK && f2 == HAK_FREE_DOUBLE,
                    "round %d: both classified %s/%s, frees %s then %s", r, t_vname(c1), t_vname(c2), t_vname(f1),
                    t_vname(f2));
