@@ -2,9 +2,10 @@
  *
  * What the default checks cannot see cheaply: writes after free, reads of
  * freed data, and a freed block handed out again at once.  In full mode
- * hak_tl_heap stays the empty sentinel, as under the tools (heap.h), so
- * every malloc and free misses the fast paths and comes through here; the
- * default fast paths carry no instruction for it (`make bench-guard`).
+ * hak_tl_heap stays the empty sentinel and no slab arena is made, as under
+ * the tools (heap.h, chunk_map.h), so every malloc and free misses the fast
+ * paths and comes through here; the default fast paths carry no
+ * instruction for it (`make bench-guard`).
  *
  *  - free zeroes the block and holds it back in a per-thread FIFO ring of
  *    HAK_QUARANTINE blocks; only the block that falls out of the ring goes
