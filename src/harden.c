@@ -119,7 +119,7 @@ static void evict(const q_ent_t *e)
     if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
         heap_free_body(me, s, user, s->kind == HAK_SLAB_TINY, 0);
     else if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK)
-        hak_fatal("corrupted tag of a quarantined block", user);
+        hak_fatal(HAK_QTAG_MSG, user);
 }
 
 /* The tiny block after user (q), when FREE, is on a list (a link that lands

@@ -95,6 +95,7 @@ int    huge_check_all(void); /* 0, or -1 when the cache's bookkeeping is off */
 void hak_report(hak_free_status st, const void *p, const char *fn);   /* rejected: count, then the policy */
 _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
 #define HAK_WAF_MSG "write after free"   /* full mode: a freed block no longer zero (harden.c) */
+#define HAK_QTAG_MSG "corrupted tag of a quarantined block"   /* full mode: FREE changed under the ring */
 
 /* ---- free_dispatch.c ---- */
 /* hak_classify plus what it cannot know: a malloc(0) pointer (then OK with
