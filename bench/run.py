@@ -15,7 +15,11 @@ come from wait4()'s rusage of the whole run.  Environment: BENCH_RUNS,
 BENCH_SCALE, BENCH_ALLOCS (comma list), BENCH_ONLY (comma list of benchmark
 names), BENCH_EXTRA (comma list of name=path.so: more allocators run beside
 the others, e.g. hakmem-before=/tmp/old/libhakmem.so for a before/after).
+"hakmem-full" is the same hakmem library run with HAKMEM_HARDEN=full (its
+cost against default mode gets a table of its own); Scudo is LLVM's
+hardened allocator, the hardened peer full mode is measured against.
 """
+import glob
 import argparse
 import datetime
 import os
@@ -30,16 +34,41 @@ import tempfile
 import time
 
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
+SCUDO_SO = "libclang_rt.scudo_standalone-x86_64.so"
+
+
+def scudo_lib():
+    """LLVM's Scudo from libclang-rt-14-dev: clang's runtime directory, else
+    any installed LLVM's (newest first); the .so name alone when none is."""
+    for cc in ("clang-14", "clang"):
+        exe = shutil.which(cc)
+        if not exe:
+            continue
+        r = subprocess.run([exe, "--print-runtime-dir"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        path = os.path.join(r.stdout.strip(), SCUDO_SO)
+        if r.returncode == 0 and os.path.exists(path):
+            return path
+    found = sorted(glob.glob("/usr/lib/llvm-*/lib/clang/*/lib/linux/" + SCUDO_SO), reverse=True)
+    return found[0] if found else SCUDO_SO
+
+
 PEERS = [
     ("glibc", None, "libc6"),
     ("mimalloc", LIBDIR + "/libmimalloc.so.2", "libmimalloc2.0"),
     ("jemalloc", LIBDIR + "/libjemalloc.so.2", "libjemalloc2"),
     ("tcmalloc", LIBDIR + "/libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"),
+    ("scudo", scudo_lib(), "libclang-rt-14-dev"),
 ]
+# Allocators that are hakmem itself under other settings: not peers.
+HAKMEM_MODES = {"hakmem-full": {"HAKMEM_HARDEN": "full"}}
+ALLOC_ENV = dict(HAKMEM_MODES)   # name -> environment it runs with
+# Allocators that cannot run under callgrind: why (the timings still run).
+NO_CALLGRIND = {"scudo": "Scudo aborts under Valgrind (\"Scudo ERROR: internal map or unmap failure\")"}
 # Object file whose functions must show up in the callgrind profile, proving
 # that the allocator we meant to measure is the one that ran.
-PROFILE_OBJ = {"hakmem": "libhakmem", "glibc": "libc.so", "mimalloc": "libmimalloc",
-               "jemalloc": "libjemalloc", "tcmalloc": "libtcmalloc"}
+PROFILE_OBJ = {"hakmem": "libhakmem", "hakmem-full": "libhakmem", "glibc": "libc.so", "mimalloc": "libmimalloc",
+               "jemalloc": "libjemalloc", "tcmalloc": "libtcmalloc", "scudo": "libclang_rt.scudo"}
 
 RING_N1, RING_N2 = 100000, 300000
 CHART_MIN, CHART_MAX = 1 / 16.0, 16.0
@@ -80,13 +109,13 @@ def benchmarks(scale):
 
 
 def allocators(hakmem_lib):
-    want = os.environ.get("BENCH_ALLOCS", "hakmem,glibc,mimalloc,jemalloc,tcmalloc").split(",")
+    want = os.environ.get("BENCH_ALLOCS", "hakmem,hakmem-full,glibc,mimalloc,jemalloc,tcmalloc,scudo").split(",")
     out = []
     for name in want:
         name = name.strip()
-        if name == "hakmem":
+        if name == "hakmem" or name in HAKMEM_MODES:
             if hakmem_lib and os.path.exists(hakmem_lib):
-                out.append(("hakmem", os.path.abspath(hakmem_lib)))
+                out.append((name, os.path.abspath(hakmem_lib)))
             else:
                 print("run.py: %s not found: hakmem skipped" % hakmem_lib, file=sys.stderr)
             continue
@@ -114,21 +143,23 @@ def expected_object(name, lib):
     return os.path.basename(lib).split(".so")[0] if lib else None
 
 
-def env_for(lib):
+def env_for(lib, name=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    env.pop("HAKMEM_HARDEN", None)   # each hakmem column says its own mode
     if lib:
         env["LD_PRELOAD"] = lib
+    env.update(ALLOC_ENV.get(name, {}))
     return env
 
 
-def run_once(binary, args, lib, timeout, expect=None):
+def run_once(binary, args, lib, timeout, expect=None, name=None):
     """Runs one benchmark; returns (dict of RESULT fields, maxrss KiB, error).
     The fields gain rusage_cpu, rusage_sys (seconds) and rusage_minflt.
     `expect`: substring of the object that malloc must resolve to (the
     benchmarks print it); a mismatch is an error, not a silent glibc run."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([binary] + args, stdout=out, stderr=err, env=env_for(lib))
+        proc = subprocess.Popen([binary] + args, stdout=out, stderr=err, env=env_for(lib, name))
         deadline = time.monotonic() + timeout
         status, rusage = 0, None
         while True:
@@ -169,10 +200,10 @@ def run_once(binary, args, lib, timeout, expect=None):
 
 # ---------------------------------------------------------------- callgrind
 
-def callgrind_total(binary, args, lib, outfile):
+def callgrind_total(binary, args, lib, outfile, name=None):
     cmd = ["valgrind", "--tool=callgrind", "--soname-synonyms=somalloc=nomatch",
            "--callgrind-out-file=" + outfile, binary] + args
-    r = subprocess.run(cmd, env=env_for(lib), stdout=subprocess.PIPE,
+    r = subprocess.run(cmd, env=env_for(lib, name), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=600)
     if r.returncode != 0:
         raise RuntimeError("callgrind failed (%d): %s" % (r.returncode, r.stderr.decode()[-500:]))
@@ -210,7 +241,7 @@ def check_allocator_ran(name, provider, rows):
     want = PROFILE_OBJ.get(name, name)
     if want not in provider:
         return "malloc resolves to %s, not %s" % (provider, want)
-    if name == "hakmem":
+    if want == "libhakmem":
         # hakmem's malloc/free are thin wrappers (or aliases) of hak_*; the
         # profile must show time spent inside libhakmem itself.
         if any(want in fn for _, fn in rows[:8]):
@@ -243,8 +274,8 @@ def measure_pair_instructions(bindir, name, lib, keep_dir=None):
     tmp = keep_dir or tempfile.mkdtemp(prefix="hakbench-cg-")
     f1 = os.path.join(tmp, "callgrind.%s.n1" % name)
     f2 = os.path.join(tmp, "callgrind.%s.n2" % name)
-    i1, _ = callgrind_total(pair, ["ring", str(RING_N1)], lib, f1)
-    i2, out = callgrind_total(pair, ["ring", str(RING_N2)], lib, f2)
+    i1, _ = callgrind_total(pair, ["ring", str(RING_N1)], lib, f1, name)
+    i2, out = callgrind_total(pair, ["ring", str(RING_N2)], lib, f2, name)
     rows = hottest(f2)
     # The benchmark's own loop (ring indexing, the store into the block)
     # is charged to ring_loop; leaving it out gives the allocator's share:
@@ -368,6 +399,35 @@ def targets_section(benches, ratios, peers, rss_rows, cg):
     return out
 
 
+def full_mode_section(benches, med, cg):
+    """Full mode (HAKMEM_HARDEN=full) against default mode on every row, and
+    against Scudo, the hardened peer (issue 12: ahead of it on every larson
+    and mixed row)."""
+    if not any(med[b[0]].get("hakmem-full") is not None for b in benches):
+        return []
+    out = ["\n## Full mode (HAKMEM_HARDEN=full): its cost, and Scudo\n",
+           "Speeds relative to default hakmem (> 1 = faster than default). Full mode zeroes on free, "
+           "quarantines 64 blocks per thread, checks freed blocks are still zero, and makes requests "
+           "above 64 KiB Huge blocks.\n",
+           "| benchmark | hakmem | hakmem-full | full vs default | scudo | full vs scudo | full ahead of scudo |",
+           "|---|---|---|---|---|---|---|"]
+    for bname, _, _, metric, higher in benches:
+        d, f, s = (med[bname].get(k) for k in ("hakmem", "hakmem-full", "scudo"))
+        cost = speed_ratio(f, d, higher)
+        vs = speed_ratio(f, s, higher)
+        judged = bname.startswith(("larson", "mixed"))
+        ahead = "-" if vs is None else ("yes" if vs >= 1.0 else "**no**") if judged else ("(yes)" if vs >= 1.0 else "(no)")
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            bname, fmt_metric(d, metric), fmt_metric(f, metric),
+            "%.2fx (%+.0f%%)" % (cost, (cost - 1) * 100) if cost else "-",
+            fmt_metric(s, metric) if s is not None else "-", "%.2fx" % vs if vs else "-", ahead))
+    h, hf = cg.get("hakmem", (None,))[0], cg.get("hakmem-full", (None,))[0]
+    if h is not None and hf is not None:
+        out.append("\nTiny pair instructions: default %.1f, full %.1f (%.1fx).\n" % (h, hf, hf / h))
+    out.append("\nOnly the larson and mixed rows are judged (issue 12); the others are in brackets.")
+    return out
+
+
 def write_chart(path, names, peers, ratios, ref):
     """Clustered bars: each peer's speed relative to the reference, per benchmark."""
     if not shutil.which("gnuplot") or not peers:
@@ -437,6 +497,10 @@ def main():
             print("== callgrind: instructions per 16-byte malloc+free pair, ring of 1000 blocks "
                   "(N1=%d, N2=%d)" % (RING_N1, RING_N2), flush=True)
             for name, lib in allocs:
+                if name in NO_CALLGRIND:
+                    cg[name] = (None, [], NO_CALLGRIND[name])
+                    print("  %-9s skipped: %s" % (name, NO_CALLGRIND[name]), flush=True)
+                    continue
                 try:
                     per, rows, problem = measure_pair_instructions(a.bin, name, lib)
                     cg[name] = (per, rows, problem)
@@ -463,7 +527,7 @@ def main():
         for bname, binary, bargs, metric, _ in benches:
             for name, lib in order:
                 fields, maxrss, err = run_once(os.path.join(a.bin, binary), bargs, lib, a.timeout,
-                                               expected_object(name, lib))
+                                               expected_object(name, lib), name)
                 if err:
                     errors.append("%s/%s run %d: %s" % (bname, name, rep + 1, err.strip()))
                     print("  %-16s %-9s FAILED: %s" % (bname, name, err.strip()[:200]), flush=True)
@@ -485,7 +549,7 @@ def main():
     med = {b: {n: (statistics.median(v) if v else None) for n, v in results[b].items()} for b in results}
     mrss = {b: {n: (statistics.median(v) if v else None) for n, v in rss[b].items()} for b in rss}
     names = [n for n, _ in allocs]
-    peers = [n for n in names if n != ref]
+    peers = [n for n in names if n != ref and n not in HAKMEM_MODES]
     ratios = {}
     for bname, _, _, metric, higher in benches:
         r = med[bname][ref]
@@ -563,6 +627,7 @@ def main():
                                                (problem + "; " if problem else "") + hot))
     if ref == "hakmem":
         lines += targets_section(benches, ratios, peers, rss_rows, cg)
+        lines += full_mode_section(benches, med, cg)
     if errors:
         lines.append("\n## Failed runs\n")
         for e in errors:

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(
   gcc make binutils libc6-dev          # build
-  clang libclang-rt-14-dev             # ASan/UBSan and libFuzzer runtimes
+  clang libclang-rt-14-dev             # ASan/UBSan and libFuzzer runtimes; Scudo for bench/
   valgrind                             # memcheck + callgrind, <valgrind/*.h> client requests
   frama-c-base why3 z3 cvc4            # WP proofs (alt-ergo is not in Debian 12)
   afl++                                # AFL++ fuzzing

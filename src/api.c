@@ -22,6 +22,7 @@ __attribute__((noinline)) static void *alloc_miss(size_t n)
 {
     hak_init();
     if (HAK_TOOLS_ON) return tool_malloc(n);
+    if (HAK_HARDEN_ON) return harden_malloc(n);   /* full mode: checked zero (harden.c) */
     return heap_alloc_slow(n);
 }
 
@@ -44,7 +45,7 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
         if (likely(p != NULL)) return p;
     } else {
         hak_init();
-        if (!HAK_TOOLS_ON) return huge_alloc(n, 0, 0);
+        if (!HAK_TOOLS_ON) return huge_alloc(n, 0, HAK_HARDEN_ON);   /* full mode: recycled pages zeroed too */
     }
     return alloc_miss(n);
 }
@@ -108,7 +109,8 @@ void *hak_calloc(size_t n, size_t size)
         return h;
     }
     void *p = hak_malloc(total);
-    if (p != NULL) memset(p, 0, total);
+    /* full mode hands out blocks it has checked are zero (harden.c) */
+    if (p != NULL && !HAK_HARDEN_ON) memset(p, 0, total);
     return p;
 }
 
@@ -176,6 +178,7 @@ static void *aligned_impl(size_t a, size_t n)
         unsigned char *q = HAK_TOOLS_ON ? heap_alloc_slow(want) : hak_malloc(want);
         if (!q) return NULL;
         uintptr_t al = hak_aligned_pos((uintptr_t)q, a);
+        if (HAK_HARDEN_ON) *(size_t *)(al - HAK_ALIAS_SIZE_OFF) = n;   /* the size asked (sized.c) */
         if (al != (uintptr_t)q)
             /* al: the first a-aligned address with 16 bytes in front inside the block;
              * under the tools the header stays closed like the tag and mid header */
@@ -184,7 +187,7 @@ static void *aligned_impl(size_t a, size_t n)
         return HAK_TOOLS_ON ? tool_handout(q, (void *)al, n) : (void *)al;
     }
     hak_init();
-    void *p = huge_alloc(n, a, 0);
+    void *p = huge_alloc(n, a, HAK_HARDEN_ON);
     return HAK_TOOLS_ON && p ? tool_handout(p, p, n) : p;
 }
 

@@ -33,6 +33,14 @@ static int parse_policy(const char *v, int *out)
     return -1;
 }
 
+/* HAKMEM_HARDEN: `default` (the checks that are always on) or `full` */
+static int parse_harden(const char *v, int *out)
+{
+    if (!strcmp(v, "default") || !*v) { *out = 0; return 0; }
+    if (!strcmp(v, "full")) { *out = 1; return 0; }
+    return -1;
+}
+
 static int parse_bool(const char *v, int *out)
 {
     if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true")) { *out = 1; return 0; }
@@ -79,6 +87,8 @@ void env_init(void)
     }
     if ((v = secure_getenv("HAKMEM_HUGE_CACHE_KB")) && parse_kib(v, &hak_opt.huge_cache_bytes))
         warn_bad("HAKMEM_HUGE_CACHE_KB", v);
+    if ((v = secure_getenv("HAKMEM_HARDEN")) && parse_harden(v, &hak_opt.harden_full))
+        warn_bad("HAKMEM_HARDEN", v);
     if ((v = secure_getenv("HAKMEM_HUGE_DECAY_MS")) && parse_uint(v, &hak_opt.huge_decay_ms))
         warn_bad("HAKMEM_HUGE_DECAY_MS", v);
 }

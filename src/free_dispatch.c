@@ -57,6 +57,7 @@ __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t
         if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), HAK_TOOLS_RT))
             return HAK_FREE_DOUBLE;
     }
+    if (HAK_HARDEN_ON) return harden_free(w->unit->slab, w->user, p);   /* full mode: quarantine */
     return heap_free(w->unit->slab, w->user, exact);
 }
 

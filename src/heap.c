@@ -210,6 +210,7 @@ static uint32_t carve(hak_chunk_t *c, hak_slab_t *s)
     for (uint32_t i = n; i-- > 0;) {
         unsigned char *p = base + (size_t)i * s->stride;
         hak_san_internal(p, sizeof(hak_free_t));   /* the link; the tag/header stays closed */
+        if (HAK_HARDEN_ON) harden_carved(s, p);    /* a recycled span's old bytes */
         slot_mark(s, p, HAK_ST_FREE, s->kind == HAK_SLAB_TINY, HAK_TOOLS_RT);
         hak_fl_push(&next, (hak_free_t *)(void *)p, s->key);
         hak_san_internal_done(p, sizeof(hak_free_t));
@@ -382,7 +383,8 @@ static hak_heap_t *heap_create(void)
     hak_unlock();
     if (!h) return NULL;
     hak_tl_own = h;
-    if (!HAK_TOOLS_ON) hak_tl_heap = h;   /* tool mode: fast paths stay on the sentinel */
+    /* tool mode and full mode: fast paths stay on the sentinel */
+    if (!HAK_TOOLS_ON && !HAK_HARDEN_ON) hak_tl_heap = h;
     if (heap_key_ok == 1) pthread_setspecific(heap_key, h);
     return h;
 }
@@ -479,11 +481,11 @@ hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
  * number of racing frees of one pointer exactly one gets past it; the others
  * get DOUBLE and touch nothing. */
 static inline __attribute__((always_inline)) hak_free_status heap_free_remote_body(hak_slab_t *s, unsigned char *p,
-                                                                                  int tools)
+                                                                                  int tools, unsigned from)
 {
     /* claimed into REMOTE, not FREE: only the owner's collection makes it
      * FREE, so a block the owner freed meanwhile is told apart there */
-    if (!slot_claim(s, p, HAK_ST_REMOTE, tools)) return HAK_FREE_DOUBLE;
+    if (!slot_claim_from(s, p, from, HAK_ST_REMOTE, tools)) return HAK_FREE_DOUBLE;
     if (tools) hak_san_free(p, slab_usable(s));
     /* Once b is pushed the slab may empty, go back and be described anew for
      * another class: what is needed of its plain fields is read now, while
@@ -515,7 +517,13 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
 
 static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p)
 {
-    return HAK_TOOLS_ON ? heap_free_remote_body(s, p, 1) : heap_free_remote_body(s, p, 0);
+    return HAK_TOOLS_ON ? heap_free_remote_body(s, p, 1, HAK_ST_ALLOC) : heap_free_remote_body(s, p, 0, HAK_ST_ALLOC);
+}
+
+/* Full mode's quarantine hands back a block it holds FREE (harden.c). */
+hak_free_status heap_free_remote_from(hak_slab_t *s, unsigned char *p, unsigned from)
+{
+    return heap_free_remote_body(s, p, 0, from);
 }
 
 /* ---------------------------------------------------------- thread exit */
@@ -553,6 +561,7 @@ void heap_thread_exit(void *arg)
 {
     hak_heap_t *h = arg;
     if (!h || h == &hak_empty_heap) return;
+    if (HAK_HARDEN_ON) harden_flush();   /* its quarantined blocks first: they count as used */
     heap_retire(h);
     hak_tl_heap = &hak_empty_heap;
     hak_tl_own = &hak_empty_heap;

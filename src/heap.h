@@ -97,14 +97,20 @@ void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p);   /* out of 
  * of its tag or check word: of any number of racing frees of one pointer
  * exactly one gets past it, and the others touch nothing.  The slab fields
  * are read relaxed: a remote freer holds no claim on the slab yet. */
-HAK_INLINE int slot_claim(const hak_slab_t *s, unsigned char *p, unsigned state, int tools)
+/* ...from state `from`: ALLOC, or FREE for a block leaving full mode's quarantine (harden.c) */
+HAK_INLINE int slot_claim_from(const hak_slab_t *s, unsigned char *p, unsigned from, unsigned state, int tools)
 {
     if (HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY) {
         uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
-        return hak_tag_cas(p, hak_tag_encode(cookie, HAK_ST_ALLOC), hak_tag_encode(cookie, state), tools);
+        return hak_tag_cas(p, hak_tag_encode(cookie, from), hak_tag_encode(cookie, state), tools);
     }
     uint64_t k = hak_key((uintptr_t)p);
-    return hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, state), tools);
+    return hak_hdr_cas_check(p, hak_hdr_check(k, from), hak_hdr_check(k, state), tools);
+}
+
+HAK_INLINE int slot_claim(const hak_slab_t *s, unsigned char *p, unsigned state, int tools)
+{
+    return slot_claim_from(s, p, HAK_ST_ALLOC, state, tools);
 }
 
 /* Free a block that hak_classify() found live: p is the real user pointer,

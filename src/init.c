@@ -55,12 +55,14 @@ void hak_init_slow(void)
     hak_secret |= 1u;
     hak_tools = tools_wanted();
     env_init();
+    if (hak_tools) hak_opt.harden_full = 0;   /* the tools' slow paths win (harden.c) */
     if (cmap_init() != 0) {
         static const char m[] = "hakmem: cannot reserve the chunk map\n";
         os_write(2, m, sizeof m - 1);
         os_abort();
     }
-    if (!HAK_TOOLS_ON) arena_init();
+    /* no arena under the tools or in full mode: the free fast path's accept then never runs */
+    if (!HAK_TOOLS_ON && !HAK_HARDEN_ON) arena_init();
     atomic_store_explicit(&hak_ready, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     /* after hak_ready: glibc may malloc while registering the handlers */

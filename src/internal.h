@@ -45,6 +45,7 @@ typedef struct hak_options {
                               released unit dirty this long is purged */
     size_t huge_cache_bytes;   /* cap of the cache of freed huge pages; 0: no cache */
     uint64_t huge_decay_ms;    /* cached huge pages unused this long go back to the OS */
+    int harden_full;           /* HAKMEM_HARDEN=full: harden.c's checks (off under the tools) */
 } hak_options_t;
 extern hak_options_t hak_opt;
 void env_init(void);
@@ -74,6 +75,9 @@ uint32_t heap_collect_remote(hak_slab_t *s);   /* owner, or the global lock for 
 void  heap_thread_exit(void *h);
 void  heap_foreach(void (*fn)(hak_heap_t *, void *), void *arg);
 void  heap_atfork_child(void);
+/* a remote free of p whose tag or header is in state `from` (ALLOC; FREE for
+ * a block leaving full mode's quarantine): OK, or DOUBLE when p was not in it */
+hak_free_status heap_free_remote_from(hak_slab_t *s, unsigned char *p, unsigned from);
 
 /* ---- huge.c ---- */
 void  *huge_alloc(size_t n, size_t align, int zero);   /* zero: calloc's zeroed memory */
@@ -90,6 +94,8 @@ int    huge_check_all(void); /* 0, or -1 when the cache's bookkeeping is off */
 /* ---- report.c (one-line messages; never allocates) ---- */
 void hak_report(hak_free_status st, const void *p, const char *fn);   /* rejected: count, then the policy */
 _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
+#define HAK_WAF_MSG "write after free"   /* full mode: a freed block no longer zero (harden.c) */
+#define HAK_QTAG_MSG "corrupted tag of a quarantined block"   /* full mode: FREE changed under the ring */
 
 /* ---- free_dispatch.c ---- */
 /* hak_classify plus what it cannot know: a malloc(0) pointer (then OK with
@@ -108,18 +114,41 @@ void hak_free_aligned_named(void *p, size_t a, const char *fn);   /* unsized, al
  * alignment; sized == false: any size */
 bool hak_size_fits(const hak_where_t *w, const void *p, size_t a, size_t n, bool sized);
 
+/* ---- harden.c: HAKMEM_HARDEN=full (SECURITY.md).  Like the tools, full
+ * mode keeps hak_tl_heap on the sentinel, so every operation misses the
+ * fast paths and comes here; the tools take precedence (their own slow
+ * paths), and an ASan build never runs it. */
+#if defined(HAK_ASAN) && HAK_ASAN
+#define HAK_HARDEN_ON 0
+#else
+#define HAK_HARDEN_ON __builtin_expect(hak_opt.harden_full, 0)
+#endif
+#define HAK_QUARANTINE 64u                 /* freed blocks each thread holds back (FIFO) */
+#define HAK_HARDEN_SLAB_MAX ((size_t)64 << 10)   /* larger requests: Huge blocks in full mode */
+void *harden_malloc(size_t n);            /* a zeroed block of n bytes, checked still zero */
+hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned char *p);
+void harden_flush(void);                  /* the calling thread's quarantine back to its slabs */
+void harden_carved(const hak_slab_t *s, unsigned char *p);   /* a slot carved from a span: zeroed */
+
 /* ---- api.c ---- */
 size_t hak_usable_size_named(const void *p, const char *fn);   /* malloc_usable_size: the policy */
 /* An over-aligned request (HAK_ALIGN < a <= HAK_SLAB) of n bytes is served
- * from slabs as a block of *want = n + a bytes, unless that is too big. */
+ * from slabs as a block of *want = n + a bytes, unless that is too big.  Full
+ * mode adds HAK_MID_HDR: room for the size word (below). */
 static inline bool hak_aligned_in_slab(size_t a, size_t n, size_t *want)
 {
-    return a <= HAK_SLAB && !__builtin_add_overflow(n, a, want) && *want <= HAK_MID_MAXREQ;
+    return a <= HAK_SLAB && !__builtin_add_overflow(n, a + (HAK_HARDEN_ON ? HAK_MID_HDR : 0), want) &&
+           *want <= (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ);
 }
 /* ...and the pointer handed out is the block's start when that is aligned,
- * else the first a-aligned address with room for the alias header */
+ * else the first a-aligned address with room for the alias header.  Full
+ * mode always makes an alias, with room for a size word in front of its
+ * header too: the exact size asked, which the sized frees compare (sized.c).
+ * The alias then lies at most a + HAK_MID_HDR past the start: within want. */
+#define HAK_ALIAS_SIZE_OFF (2 * HAK_MID_HDR)   /* full mode: size word at alias - this */
 static inline uintptr_t hak_aligned_pos(uintptr_t user, size_t a)
 {
+    if (HAK_HARDEN_ON) return (user + HAK_ALIAS_SIZE_OFF + a - 1) / a * a;
     return user % a == 0 ? user : (user + HAK_MID_HDR + a - 1) / a * a;
 }
 

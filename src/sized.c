@@ -12,7 +12,10 @@
  *       otherwise a Huge block at max(a, HAK_HUGE_UOFF).
  * A size fits when one producer gives exactly this block.  The precision is
  * the size class (Huge: the page), because nothing records the size asked:
- * a wrong size inside the same class goes unnoticed (SECURITY.md). */
+ * a wrong size inside the same class goes unnoticed (SECURITY.md); except in
+ * full mode (HAKMEM_HARDEN=full), where an aligned slab block keeps its
+ * exact size in front of its alias header, and requests above
+ * HAK_HARDEN_SLAB_MAX (aligned: want above it) are Huge blocks. */
 #include "classify.h"
 
 static size_t page_up(size_t n) { return (n + HAK_PAGE - 1) / HAK_PAGE * HAK_PAGE; }
@@ -31,6 +34,8 @@ static bool aligned_fits(uintptr_t user, uintptr_t p, unsigned cls, size_t a, si
 {
     size_t want;
     if (!hak_aligned_in_slab(a, sized ? n : 0, &want) || p != hak_aligned_pos(user, a)) return false;
+    /* full mode records the exact size of an aligned block (internal.h) */
+    if (HAK_HARDEN_ON && sized && *(const size_t *)(p - HAK_ALIAS_SIZE_OFF) != n) return false;
     return sized ? class_of(want) == cls : class_of(want) <= cls;
 }
 
@@ -39,7 +44,8 @@ static bool huge_fits(const hak_chunk_t *c, size_t a, size_t n, bool sized)
     size_t uoff = c->huge_uoff, want;
     if (sized && (n > c->huge_size || page_up(uoff + (n ? n : 1)) != c->map_len)) return false;
     if (a == 0) return true;                      /* free_sized: any producer of this page count */
-    if (a <= HAK_ALIGN) return uoff == HAK_HUGE_UOFF && (!sized || n > HAK_MID_MAXREQ);
+    if (a <= HAK_ALIGN)   /* full mode makes Huge blocks of smaller requests too (harden.c) */
+        return uoff == HAK_HUGE_UOFF && (!sized || n > (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ));
     if (sized && hak_aligned_in_slab(a, n, &want)) return false;   /* would have been a slab block */
     return uoff == (a > HAK_HUGE_UOFF ? a : HAK_HUGE_UOFF);
 }

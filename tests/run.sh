@@ -7,7 +7,7 @@ set -u
 D=$1
 SO=$(readlink -f "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
-unset HAKMEM_INVALID_FREE HAKMEM_STATS LD_PRELOAD
+unset HAKMEM_INVALID_FREE HAKMEM_STATS HAKMEM_HARDEN LD_PRELOAD
 total_p=0 total_f=0 summary=""
 run() {
     local name=$1 limit=$2; shift 2
@@ -36,6 +36,11 @@ run "__libc_* names, malloc_info (LD_PRELOAD)"   60 env LD_PRELOAD="$SO" "$D/gli
 run "bad pointers + abort/warn/ignore"     300 "$D/faults" --dyn "$D/faults_dyn" --so "$SO"
 run "hardening (libhakmem.a)"              120 "$D/harden"
 run "hardening (LD_PRELOAD)"               120 env LD_PRELOAD="$SO" "$D/harden_dyn"
+run "full mode: default mode unaffected"   60 "$D/harden_full"
+run "full mode (HAKMEM_HARDEN=full)"       120 env HAKMEM_HARDEN=full "$D/harden_full"
+run "hardening, full mode (LD_PRELOAD)"    120 env HAKMEM_HARDEN=full LD_PRELOAD="$SO" "$D/harden_dyn"
+run "huge tier, full mode (libhakmem.a)"   120 env HAKMEM_HARDEN=full HAKMEM_HUGE_DECAY_MS=300 "$D/huge"
+run "fork + threads, full mode (LD_PRELOAD)" 90 env HAKMEM_HARDEN=full T_FORKS=20 LD_PRELOAD="$SO" "$D/forkt_dyn"
 run "threads (libhakmem.a)"                120 "$D/threads"
 run "threads (LD_PRELOAD)"                 120 env T_ITERS=100000 T_ROUNDS=30 T_SEED=2 LD_PRELOAD="$SO" "$D/threads_dyn"
 run "fork + threads (libhakmem.a)"          90 "$D/forkt"
@@ -49,6 +54,7 @@ run "grid test by reciprocal (white box)"   120 "$D/grid"
 run "huge tier (libhakmem.a)"              120 env HAKMEM_HUGE_DECAY_MS=300 "$D/huge"
 run "huge tier, cache off (libhakmem.a)"   120 env HAKMEM_HUGE_CACHE_KB=0 T_RACE_TRIALS=2 "$D/huge"
 run "real programs (LD_PRELOAD)"           300 bash "$HERE/realprogs.sh" "$SO"
+run "real programs, full mode (LD_PRELOAD)" 300 env HAKMEM_HARDEN=full bash "$HERE/realprogs.sh" "$SO"
 echo "=== summary"
 printf '%s' "$summary"
 echo "$total_p passed, $total_f failed"

@@ -5,7 +5,7 @@ T_DIR    := $(BUILD)/tests
 T_CFLAGS  = $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
             -Wno-free-nonheap-object -Wno-use-after-free -Wno-alloc-size-larger-than \
             -fno-builtin -pthread -Iinclude -Itests
-T_PROGS  := api threads forkt rss churn races glibc_names harden huge grid
+T_PROGS  := api threads forkt rss churn races glibc_names harden huge grid harden_full
 T_STATIC := $(addprefix $(T_DIR)/,$(T_PROGS))
 T_DYN    := $(addprefix $(T_DIR)/,api_dyn threads_dyn forkt_dyn glibc_names_dyn harden_dyn)
 T_FAULTS := $(sort $(wildcard tests/faults/*.c))
@@ -28,6 +28,9 @@ $(T_STATIC): $(T_DIR)/%: tests/%.c $(T_DEPS) $(BUILD)/libhakmem.a
 $(T_DIR)/races: T_CFLAGS += -Isrc -Wno-array-bounds -Wno-stringop-overflow
 # grid.c runs the classifier's grid test itself (white box, static build only)
 $(T_DIR)/grid: T_CFLAGS += -Isrc -O2
+
+# harden_full.c takes full mode's constants from the library's internal.h
+$(T_DIR)/harden_full: T_CFLAGS += -Isrc
 
 # dynamic: nothing of hakmem linked; run under LD_PRELOAD, hak_* via dlsym
 $(T_DYN): $(T_DIR)/%_dyn: tests/%.c $(T_DEPS)

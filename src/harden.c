@@ -1,0 +1,178 @@
+/* harden.c: full mode, HAKMEM_HARDEN=full (issue 12; SECURITY.md).
+ *
+ * What the default checks cannot see cheaply: writes after free, reads of
+ * freed data, and a freed block handed out again at once.  In full mode
+ * hak_tl_heap stays the empty sentinel and no slab arena is made, as under
+ * the tools (heap.h, chunk_map.h), so every malloc and free misses the fast
+ * paths and comes through here; the default fast paths carry no
+ * instruction for it (`make bench-guard`).
+ *
+ *  - free zeroes the block and holds it back in a per-thread FIFO ring of
+ *    HAK_QUARANTINE blocks; only the block that falls out of the ring goes
+ *    back to its slab.  A block in the ring is FREE in its tag or header
+ *    (no fourth state: a second free of it is DOUBLE, as usual), but on no
+ *    list, and counts as used, so its slab stays.
+ *  - when malloc hands a block out, it must still be all zero: anything
+ *    else is a write after free, fatal.  The words the free lists write
+ *    into a free block (the link, and the remote link, which a remote free
+ *    leaves behind) are exempt there, and checked instead when the block
+ *    leaves the ring, before the lists write them.
+ *  - carving zeroes the slots of a recycled span, so every block malloc
+ *    hands out is zero: calloc skips its memset (api.c).
+ *  - at free, a FREE tiny block right after the block must have a link
+ *    that lands in the slab (a zero one while it is quarantined): an
+ *    overflow of up to 8 bytes past the tag is caught, fatal.
+ *  - an aligned block keeps its retired alias header while quarantined, so
+ *    a second free of the aligned pointer still reads DOUBLE.
+ *  - requests above HAK_HARDEN_SLAB_MAX are Huge blocks, so a use after
+ *    free of a large block faults at once (PROT_NONE, guard page).
+ * Racing frees: a free claims the block ALLOC -> REMOTE (a compare-and-swap,
+ * as a remote free does: of racing frees one wins, the others get DOUBLE and
+ * touch nothing), zeroes it, and only then marks it FREE: a FREE block in
+ * full mode is always zero but for its link. */
+#include <string.h>
+#include "classify.h"
+#include "guard.h"
+#include "heap.h"
+
+typedef struct q_ent {
+    hak_slab_t *s;           /* head descriptor of the block's span */
+    unsigned char *user;     /* the block's start */
+    unsigned char *p;        /* what was freed: user, or an aligned alias inside the block */
+} q_ent_t;
+
+static __thread q_ent_t ring[HAK_QUARANTINE];
+static __thread unsigned ring_head, ring_len;
+
+/* [a, a + n) all zero.  64 bytes a step in four 16-byte loads (SSE2, the
+ * x86-64 baseline): this scan is most of full mode's cost. */
+typedef uint64_t hak_v2 __attribute__((vector_size(16)));
+
+static bool all_zero(const unsigned char *a, size_t n)
+{
+    uint64_t r = 0, w;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) r |= a[i];
+        return r == 0;
+    }
+    size_t i = 0;
+    hak_v2 acc = { 0, 0 };
+    for (; i + 64 <= n; i += 64) {
+        hak_v2 v[4];
+        memcpy(v, a + i, sizeof v);
+        acc |= (v[0] | v[1]) | (v[2] | v[3]);
+    }
+    for (; i + 8 <= n; i += 8) { memcpy(&w, a + i, 8); r |= w; }
+    memcpy(&w, a + n - 8, 8);   /* the tail (Tiny sizes are odd), overlapping */
+    return (r | w | acc[0] | acc[1]) == 0;
+}
+
+/* The usable bytes of a block, minus an alias header (16 bytes in front of
+ * p, when p is an aligned alias): zero them, or check they are zero. */
+static void zero_block(unsigned char *user, size_t u, unsigned char *p)
+{
+    if (p == user) { memset(user, 0, u); return; }
+    memset(user, 0, (size_t)(p - HAK_MID_HDR - user));
+    memset(p, 0, u - (size_t)(p - user));
+}
+
+void harden_carved(const hak_slab_t *s, unsigned char *p)
+{
+    memset(p, 0, hak_class_usable(s->cls));
+}
+
+void *harden_malloc(size_t n)
+{
+    if (n > HAK_HARDEN_SLAB_MAX) return huge_alloc(n, 0, 1);
+    /* the fast path's pop, on the thread's own heap (hak_tl_heap is the sentinel) */
+    unsigned c = hak_size_class(n);
+    hak_heap_t *h = hak_tl_own;
+    hak_slab_t *s = h->avail[c];
+    unsigned char *p;
+    if (likely(s->free != NULL))
+        p = hak_class_is_tiny(c) ? heap_pop_body(h, s, s->free, c, 1, 0) : heap_pop_body(h, s, s->free, c, 0, 0);
+    else if ((p = heap_alloc_slow(n)) == NULL)
+        return NULL;
+    size_t u = hak_class_usable(c);
+    /* the pop cleared the link; a remote free leaves its link behind */
+    memset(p + HAK_RLINK_OFF, 0, sizeof(uint32_t));
+    if (unlikely(!all_zero(p, u))) hak_fatal(HAK_WAF_MSG, p);
+    return p;
+}
+
+/* The block leaves the ring, then back to its slab, FREE as it is (the
+ * owner's list, or the remote list from FREE, not ALLOC).  Only the bytes
+ * the lists will write over are checked here (a write there would be lost):
+ * malloc checks the whole block when it hands it out, one scan, not two. */
+static void evict(const q_ent_t *e)
+{
+    hak_slab_t *s = e->s;
+    unsigned char *user = e->user;
+    size_t u = hak_class_usable(s->cls);
+    size_t n = HAK_RLINK_OFF + sizeof(uint32_t);
+    if (n > u) n = u;
+    /* a retired alias header right at the start is not a write after free */
+    if (e->p != user && (size_t)(e->p - HAK_MID_HDR - user) < n) n = (size_t)(e->p - HAK_MID_HDR - user);
+    if (unlikely(!all_zero(user, n))) hak_fatal(HAK_WAF_MSG, e->p);
+    if (e->p != user) memset(e->p - HAK_MID_HDR, 0, HAK_MID_HDR);   /* the retired alias header */
+    hak_heap_t *me = hak_tl_own;
+    if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
+        heap_free_body(me, s, user, s->kind == HAK_SLAB_TINY, 0);
+    else if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK)
+        hak_fatal(HAK_QTAG_MSG, user);
+}
+
+/* The tiny block after user (q), when FREE, is on a list (a link that lands
+ * in the slab) or in a ring (all zero, so a zero link, or an aligned block's
+ * retired alias header right at its start). */
+static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)
+{
+    if (hak_tag_state(hak_tag_load(q, 0), HAK_LOAD_RELAXED(s->cookie)) != HAK_ST_FREE) return true;
+    uint64_t w = __atomic_load_n((const uint64_t *)(const void *)q, __ATOMIC_RELAXED);
+    if (w == 0) return true;
+    /* quarantined with its retired alias header first: magic, then the distance back */
+    if ((uint32_t)w == HAK_ALIAS_MAGIC && (w >> 32) < HAK_SLAB) return true;
+    const hak_free_t *n = hak_fl_dec((uintptr_t)w, s->key, (const hak_free_t *)(const void *)q);
+    return hak_fl_in_range(n, hak_slab_start(s), s->span);
+}
+
+/* Free the live block user of slab s (hak_free_found did the overflow check
+ * of the tag or header after it, and retired an alias header at p). */
+hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned char *pp)
+{
+    unsigned char *p = (unsigned char *)(uintptr_t)pp;
+    int tiny = HAK_LOAD_RELAXED(s->kind) == HAK_SLAB_TINY;
+    size_t u = hak_class_usable(HAK_LOAD_RELAXED(s->cls));
+    if (tiny && unlikely(!next_free_intact(s, user + HAK_LOAD_RELAXED(s->stride)))) hak_fatal(HAK_OVERFLOW_MSG, user);
+    if (tiny) {
+        uint8_t cookie = HAK_LOAD_RELAXED(s->cookie);
+        if (!hak_tag_cas(user, hak_tag_encode(cookie, HAK_ST_ALLOC), hak_tag_encode(cookie, HAK_ST_REMOTE), 0))
+            return HAK_FREE_DOUBLE;
+    } else {
+        uint64_t k = hak_key((uintptr_t)user);
+        if (!hak_hdr_cas_check(user, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_REMOTE), 0))
+            return HAK_FREE_DOUBLE;
+    }
+    zero_block(user, u, p);
+    slot_mark(s, user, HAK_ST_FREE, tiny, 0);   /* ours alone since the claim */
+    q_ent_t e = { s, user, p };
+    if (ring_len < HAK_QUARANTINE) {
+        ring[(ring_head + ring_len++) % HAK_QUARANTINE] = e;
+        return HAK_FREE_OK;
+    }
+    q_ent_t old = ring[ring_head];
+    ring[ring_head] = e;
+    ring_head = (ring_head + 1) % HAK_QUARANTINE;
+    evict(&old);
+    return HAK_FREE_OK;
+}
+
+void harden_flush(void)
+{
+    while (ring_len > 0) {
+        q_ent_t e = ring[ring_head];
+        ring_head = (ring_head + 1) % HAK_QUARANTINE;
+        ring_len--;
+        evict(&e);
+    }
+}
