@@ -376,6 +376,49 @@ static void test_default(void)
     CHECK(HK(hak_heap_check)() == 0, "heap check");
 }
 
+/* Producer/consumer: one thread mallocs small blocks and writes their first
+ * words (as a program does), another frees them.  The freer's neighbour
+ * check must not read a neighbour the producer is popping and writing as an
+ * overflow (it did: xthread and rptest aborted with "heap overflow"). */
+#define XT_N 400000
+#define XT_RING 4
+static _Atomic(void *) xt_ring[XT_RING];
+
+static void *xt_consumer(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < XT_N; i++) {
+        void *p;
+        while ((p = atomic_exchange(&xt_ring[i % XT_RING], NULL)) == NULL) sched_yield();
+        free(p);
+    }
+    return NULL;
+}
+
+static int xt_child(void *arg)
+{
+    (void)arg;
+    pthread_t t;
+    if (pthread_create(&t, NULL, xt_consumer, NULL) != 0) return 2;
+    for (unsigned i = 0; i < XT_N; i++) {
+        uint64_t *p = malloc(48);
+        if (!p) return 3;
+        p[0] = 0x5a5a5a5a5a5a5a5aull ^ i;   /* user data where a free block's link goes */
+        while (atomic_load(&xt_ring[i % XT_RING]) != NULL) sched_yield();
+        atomic_store(&xt_ring[i % XT_RING], p);
+    }
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static void test_cross_thread(void)
+{
+    t_section("full: producer/consumer, every free by another thread: no false overflow");
+    t_child c;
+    t_run_fn(xt_child, NULL, 120, &c);
+    CHECK(c.exited && c.code == 0, "producer/consumer in full mode: %s, stderr: %.200s", t_how(&c), c.err);
+}
+
 int main(void)
 {
     if (t_load_hak()) {
@@ -390,6 +433,7 @@ int main(void)
         test_freed_zero();
         test_apis();
         test_overflow();
+        test_cross_thread();
     } else {
         test_default();
     }
