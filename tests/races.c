@@ -105,6 +105,20 @@ static void *free_it(void *p)
     return (void *)(uintptr_t)HK(hak_free_checked)(p);
 }
 
+/* The other thread frees p (claims it REMOTE, pushes it); its verdict.
+ * *sl: p's slab, for the owner's free body that follows. */
+static hak_free_status other_frees(void *p, hak_slab_t **sl)
+{
+    pthread_t t;
+    void *r;
+    pthread_create(&t, NULL, free_it, p);
+    pthread_join(t, &r);
+    uintptr_t a = (uintptr_t)p;
+    hak_chunk_t *c = (hak_chunk_t *)(a - a % HAK_CHUNK);
+    *sl = c->unit[(a % HAK_CHUNK) / HAK_SLAB].slab;
+    return (hak_free_status)(uintptr_t)r;
+}
+
 static void forced(const char *name, size_t size)
 {
     /* white box: warn, so that every late report is counted and the run goes on */
@@ -118,14 +132,8 @@ static void forced(const char *name, size_t size)
     for (int i = 0; i < K; i++) keep[i] = malloc(size);   /* the slab stays in use */
     for (int round = 0; round < 200; round++) {
         void *p = malloc(size);
-        pthread_t t;
-        void *r;
-        pthread_create(&t, NULL, free_it, p);
-        pthread_join(t, &r);
-        if ((hak_free_status)(uintptr_t)r != HAK_FREE_OK) bad++;
-        uintptr_t a = (uintptr_t)p;
-        hak_chunk_t *c = (hak_chunk_t *)(a - a % HAK_CHUNK);
-        hak_slab_t *sl = c->unit[(a % HAK_CHUNK) / HAK_SLAB].slab;
+        hak_slab_t *sl;
+        if (other_frees(p, &sl) != HAK_FREE_OK) bad++;
         /* the owner's free, its classification (ALLOC) taken before the claim */
         heap_free_body(hak_tl_heap, sl, p, sl->kind == HAK_SLAB_TINY, 0);
     }
@@ -157,13 +165,8 @@ static int forced_abort(void *arg)
     size_t size = *(const size_t *)arg;
     void *keep = malloc(size);                 /* the slab stays in use */
     void *p = malloc(size);
-    pthread_t t;
-    void *r;
-    pthread_create(&t, NULL, free_it, p);
-    pthread_join(t, &r);
-    uintptr_t a = (uintptr_t)p;
-    hak_chunk_t *c = (hak_chunk_t *)(a - a % HAK_CHUNK);
-    hak_slab_t *sl = c->unit[(a % HAK_CHUNK) / HAK_SLAB].slab;
+    hak_slab_t *sl;
+    other_frees(p, &sl);
     heap_free_body(hak_tl_heap, sl, p, sl->kind == HAK_SLAB_TINY, 0);
     HK(hak_trim)();                            /* collects the remote list */
     for (int i = 0; i < 100000; i++) free(malloc(size));
@@ -179,14 +182,8 @@ static void forced_exact(const char *name, size_t size)
     unsigned wrong = 0;
     for (int round = 0; round < 200; round++) {
         void *p = malloc(size);
-        pthread_t t;
-        void *r;
-        pthread_create(&t, NULL, free_it, p);
-        pthread_join(t, &r);
-        uintptr_t a = (uintptr_t)p;
-        hak_chunk_t *c = (hak_chunk_t *)(a - a % HAK_CHUNK);
-        hak_slab_t *sl = c->unit[(a % HAK_CHUNK) / HAK_SLAB].slab;
-        if ((hak_free_status)(uintptr_t)r != HAK_FREE_OK || heap_free(sl, p, 1) != HAK_FREE_DOUBLE) wrong++;
+        hak_slab_t *sl;
+        if (other_frees(p, &sl) != HAK_FREE_OK || heap_free(sl, p, 1) != HAK_FREE_DOUBLE) wrong++;
     }
     hak_stats s0, s1;
     HK(hak_get_stats)(&s0);
