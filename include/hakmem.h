@@ -25,7 +25,7 @@ extern "C" {
  * the user pointer, Mid blocks a 16-byte header, Huge blocks are their own
  * mappings.  These are the single source of truth for the tier boundaries. */
 #define HAKMEM_TINY_MAX 1024u
-#define HAKMEM_MID_MAX  1048576u
+#define HAKMEM_MID_MAX  131072u
 
 /* Verdict of the free dispatch (DESIGN.md section 5). */
 typedef enum hak_free_status {

@@ -133,10 +133,9 @@ void *hak_realloc(void *p, size_t n)
     size_t old = usable_of(&w, p);
     if (w.chunk != NULL && p == (void *)w.user) {
         if (w.chunk->kind == HAK_CHUNK_HUGE) {
-            /* a huge block stays huge while the new size is above
-             * HAK_REALLOC_HUGE (in place or moved by mremap, the old
-             * descriptor kept readable) */
-            if (n > HAK_REALLOC_HUGE) {
+            /* a huge block stays huge while the new size is huge (in place or
+             * moved by mremap, the old descriptor kept readable) */
+            if (n > HAK_MID_MAXREQ) {
                 st = HAK_FREE_OK;
                 void *q = huge_realloc(w.chunk, n, &st);
                 if (q == NULL && st != HAK_FREE_OK) {   /* a racing free or realloc owns it */
@@ -151,11 +150,7 @@ void *hak_realloc(void *p, size_t n)
             return p;
         }
     }
-    /* A block that grows past HAK_REALLOC_HUGE becomes a Huge one: a buffer
-     * growing by appends would otherwise be copied at every Mid class it
-     * crosses (four per doubling), where a Huge block grows in place by
-     * extending its mapping.  A shrink stays in the slabs. */
-    void *q = n > HAK_REALLOC_HUGE && n > old ? huge_alloc(n, 0, HAK_HARDEN_ON) : hak_malloc(n);
+    void *q = hak_malloc(n);
     if (!q) return NULL;                  /* errno ENOMEM, p untouched */
     memcpy(q, p, n < old ? n : old);
     st = hak_free_found(&w, p, 1);

@@ -23,8 +23,6 @@
 #define HAK_MAP_N        67108864u    /* 2^47 / HAK_CHUNK entries in the chunk map */
 
 #define HAK_TINY_MAXREQ  HAKMEM_TINY_MAX
-#define HAK_REALLOC_HUGE 262144u      /* realloc growing a block past this moves it to a Huge block,
-                                         which later growth extends in place (api.c, sized.c) */
 #define HAK_MID_MAXREQ   HAKMEM_MID_MAX
 
 #if HAK_CHUNK != HAK_SLAB * HAK_NSLAB

@@ -8,7 +8,9 @@
  * Tiny: 16-byte steps to 256, then eight classes per doubling (at most 12 %
  * rounding, which keeps peak RSS near glibc's); the last class (1040) exists
  * so that a 1024-byte request stays tiny.
- * Mid: four classes per doubling from 1280 B to 1 MiB of usable bytes. */
+ * Mid: four classes per doubling from 1280 B to 128 KiB of usable bytes.
+ * Larger requests are Huge blocks (a mapping each, recycled through the
+ * cache): a use after free of one faults, and realloc grows it in place. */
 #ifndef HAK_SIZE_CLASS_H
 #define HAK_SIZE_CLASS_H
 
@@ -17,8 +19,8 @@
 #include "layout.h"
 
 #define HAK_NTINY   33u
-#define HAK_NMID    40u
-#define HAK_NCLASS  73u
+#define HAK_NMID    28u
+#define HAK_NCLASS  61u
 
 static const uint32_t hak_class_stride[HAK_NCLASS] = {
     /* tiny */
@@ -31,8 +33,7 @@ static const uint32_t hak_class_stride[HAK_NCLASS] = {
     1296, 1552, 1808, 2064, 2576, 3088, 3600, 4112,
     5136, 6160, 7184, 8208, 10256, 12304, 14352, 16400,
     20496, 24592, 28688, 32784, 40976, 49168, 57360, 65552,
-    81936, 98320, 114704, 131088, 163856, 196624, 229392, 262160,
-    327696, 393232, 458768, 524304, 655376, 786448, 917520, 1048592,
+    81936, 98320, 114704, 131088,
 };
 
 /* Tiny lookup: request n (0..1024) -> class, indexed by n / 16.  A request
@@ -124,7 +125,7 @@ static inline unsigned hak_log2(size_t x)
     ensures smallest: \result == HAK_NTINY || hak_usable(\result - 1) < n; */
 static inline unsigned hak_mid_class(size_t n)
 {
-    unsigned e = hak_log2(n - 1u);                         /* 10 .. 19 */
+    unsigned e = hak_log2(n - 1u);                         /* 10 .. 16 */
     size_t step = (size_t)1 << (e - 2u);
     size_t q = (n + step - 1u) / step;                     /* 5 .. 8 */
     return HAK_NTINY + (e - 10u) * 4u + (unsigned)(q - 5u);

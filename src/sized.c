@@ -5,9 +5,7 @@
  *   malloc(n), calloc, realloc(p, n)   n <= HAK_MID_MAXREQ: a block of class
  *       hak_size_class(n), p its start (realloc keeps a block in place only
  *       within its class, so the class always matches the last size asked);
- *       larger: a Huge block at HAK_HUGE_UOFF, page_up(uoff + n) mapped;
- *       realloc(p, n) also for n > HAK_REALLOC_HUGE, when it moves a growing
- *       block or keeps a Huge one.
+ *       larger: a Huge block at HAK_HUGE_UOFF, page_up(uoff + n) mapped.
  *   malloc(0)                          a zero.c pointer (size 0 only).
  *   aligned(a, n), 16 < a <= HAK_SLAB and n + a <= HAK_MID_MAXREQ: a block of
  *       class hak_size_class(n + a), p at hak_aligned_pos(start, a);
@@ -47,7 +45,7 @@ static bool huge_fits(const hak_chunk_t *c, size_t a, size_t n, bool sized)
     if (sized && (n > c->huge_size || page_up(uoff + (n ? n : 1)) != c->map_len)) return false;
     if (a == 0) return true;                      /* free_sized: any producer of this page count */
     if (a <= HAK_ALIGN)   /* full mode makes Huge blocks of smaller requests too (harden.c) */
-        return uoff == HAK_HUGE_UOFF && (!sized || n > (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_REALLOC_HUGE));
+        return uoff == HAK_HUGE_UOFF && (!sized || n > (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ));
     if (sized && hak_aligned_in_slab(a, n, &want)) return false;   /* would have been a slab block */
     return uoff == (a > HAK_HUGE_UOFF ? a : HAK_HUGE_UOFF);
 }
