@@ -178,11 +178,11 @@ static void *aligned_impl(size_t a, size_t n)
         unsigned char *q = HAK_TOOLS_ON ? heap_alloc_slow(want) : hak_malloc(want);
         if (!q) return NULL;
         uintptr_t al = hak_aligned_pos((uintptr_t)q, a);
-        if (HAK_HARDEN_ON) *(size_t *)(al - HAK_ALIAS_SIZE_OFF) = n;   /* the size asked (sized.c) */
-        if (al != (uintptr_t)q)
-            /* al: the first a-aligned address with 16 bytes in front inside the block;
-             * under the tools the header stays closed like the tag and mid header */
-            hak_hdr_store((unsigned char *)al, HAK_ALIAS_MAGIC, (uint32_t)(al - (uintptr_t)q),
+        /* al: the first a-aligned address with 32 bytes in front inside the
+         * block; under the tools the size word and the header stay closed
+         * like the tag and mid header */
+        hak_asize_store((unsigned char *)al, n, HAK_TOOLS_RT);   /* the size asked (sized.c) */
+        hak_hdr_store((unsigned char *)al, HAK_ALIAS_MAGIC, (uint32_t)(al - (uintptr_t)q),
                           hak_hdr_check(hak_key(al), HAK_ST_ALLOC), HAK_TOOLS_RT);
         return HAK_TOOLS_ON ? tool_handout(q, (void *)al, n) : (void *)al;
     }

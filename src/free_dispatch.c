@@ -123,7 +123,7 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
         hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             if (likely(u->kind == HAK_SLAB_TINY)) {
-                if (unlikely(!hak_next_ok_tiny(p, u->stride, u->cookie, 0))) overflow(p);
+                if (unlikely(!hak_next_ok_tiny_own(s, p, u->stride, u->cookie))) overflow(p);
                 heap_free_body(h, s, p, 1, 0);
             } else {
                 if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
@@ -155,18 +155,22 @@ static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, si
     hak_chunk_t *c;
     hak_unit_t *u;
     if (likely((u = hak_tiny_live(p, &c)) != NULL) && (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
+        /* the stride before the barrier: the grid test has it in a register */
+        uint32_t stride = u->stride;
         /* keep u in its register: left alone, the compiler re-derives it
          * from the chunk and the index, two instructions more per free */
         __asm__("" : "+r"(u));
         hak_slab_t *s = u->slab;
-        /* s->cookie, not u->cookie (the same value): the free loads it anyway */
-        if (unlikely(!hak_next_ok_tiny(p, u->stride, s->cookie, 0))) overflow(p);
         /* a thread without a heap has the sentinel, which owns no slab */
         hak_heap_t *h = hak_tl_heap;
-        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h))
+        /* s->cookie, not u->cookie (the same value): the free loads it anyway */
+        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+            if (unlikely(!hak_next_ok_tiny_own(s, p, stride, s->cookie))) overflow(p);
             heap_free_body(h, s, p, 1, 0);
-        else
+        } else {
+            if (unlikely(!hak_next_ok_tiny(p, stride, s->cookie, 0))) overflow(p);
             free_remote(s, p, fn);     /* live, but another thread's */
+        }
         return true;
     }
     return false;

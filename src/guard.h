@@ -12,6 +12,7 @@
 #ifndef HAK_GUARD_H
 #define HAK_GUARD_H
 
+#include "freelist.h"
 #include "internal.h"
 #include "sanitize.h"
 #include "tag.h"
@@ -24,6 +25,32 @@ static inline __attribute__((always_inline)) int hak_next_ok_tiny(const unsigned
                                                                    uint8_t cookie, int tools)
 {
     return hak_tag_next_ok(hak_tag_load(p + stride, tools), cookie);
+}
+
+/* The owner's second look at the tiny slot q right after a block it frees,
+ * when q's tag says FREE: q is then on its slab's local list (no other list
+ * holds a FREE slot outside full mode), so its first word must decode to a
+ * link inside the slab.  An overflow that passes the tag and reaches the
+ * link (8 bytes past the usable end, say) changes it, and without the key
+ * a changed link lands inside the slab with a chance of span / 2^64.  Only
+ * the owner may look: on another thread the slot could be popped, handed
+ * out and written between the read of its tag and of its link (harden.c
+ * found that).  The test is the proved hak_fl_in_range (freelist.h). */
+static inline __attribute__((always_inline)) int hak_free_link_ok(const hak_slab_t *s, const unsigned char *q)
+{
+    const hak_free_t *f = (const hak_free_t *)(const void *)q;
+    return hak_fl_in_range(hak_fl_dec(f->next_enc, s->key, f), s->start, s->span);
+}
+
+/* Both looks, for the owner of slab s freeing tiny block p: the tag after
+ * p is one of the slab's (hak_tag_next_ok), and a FREE one has its link. */
+static inline __attribute__((always_inline)) int hak_next_ok_tiny_own(const hak_slab_t *s, const unsigned char *p,
+                                                                      uint32_t stride, uint8_t cookie)
+{
+    const unsigned char *q = p + stride;
+    uint8_t t = hak_tag_load(q, 0);
+    if (unlikely(!hak_tag_next_ok(t, cookie))) return 0;
+    return likely(hak_tag_state(t, cookie) != HAK_ST_FREE) || hak_free_link_ok(s, q);
 }
 
 /* p: a mid user pointer of class cls, blocks stride bytes apart. */

@@ -10,6 +10,7 @@
 #define HAK_HEAP_H
 
 #include "freelist.h"
+#include "guard.h"
 #include "internal.h"
 #include "sanitize.h"
 #include "tag.h"
@@ -126,8 +127,13 @@ HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p, int exact)
 {
     hak_heap_t *h = hak_tl_heap;
     if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        int tiny = s->kind == HAK_SLAB_TINY;
+        /* the caller checked the tag after p; the owner also checks a FREE one's link (guard.h) */
+        unsigned char *q = p + s->stride;
+        if (tiny && hak_tag_state(hak_tag_load(q, 0), s->cookie) == HAK_ST_FREE && unlikely(!hak_free_link_ok(s, q)))
+            hak_fatal(HAK_OVERFLOW_MSG, p);
         if (exact && !slot_claim(s, p, HAK_ST_FREE, 0)) return HAK_FREE_DOUBLE;
-        heap_free_body(h, s, p, s->kind == HAK_SLAB_TINY, 0);
+        heap_free_body(h, s, p, tiny, 0);
         return HAK_FREE_OK;
     }
     return heap_free_other(s, p, exact);   /* DOUBLE when a racing free won the slot */

@@ -133,23 +133,24 @@ void harden_carved(const hak_slab_t *s, unsigned char *p);   /* a slot carved fr
 /* ---- api.c ---- */
 size_t hak_usable_size_named(const void *p, const char *fn);   /* malloc_usable_size: the policy */
 /* An over-aligned request (HAK_ALIGN < a <= HAK_SLAB) of n bytes is served
- * from slabs as a block of *want = n + a bytes, unless that is too big.  Full
- * mode adds HAK_MID_HDR: room for the size word (below). */
+ * from slabs as a block of *want = n + a + HAK_MID_HDR bytes (room for the
+ * alignment, the alias header and the size word below), unless that is too
+ * big. */
 static inline bool hak_aligned_in_slab(size_t a, size_t n, size_t *want)
 {
-    return a <= HAK_SLAB && !__builtin_add_overflow(n, a + (HAK_HARDEN_ON ? HAK_MID_HDR : 0), want) &&
+    return a <= HAK_SLAB && !__builtin_add_overflow(n, a + HAK_MID_HDR, want) &&
            *want <= (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ);
 }
-/* ...and the pointer handed out is the block's start when that is aligned,
- * else the first a-aligned address with room for the alias header.  Full
- * mode always makes an alias, with room for a size word in front of its
- * header too: the exact size asked, which the sized frees compare (sized.c).
- * The alias then lies at most a + HAK_MID_HDR past the start: within want. */
-#define HAK_ALIAS_SIZE_OFF (2 * HAK_MID_HDR)   /* full mode: size word at alias - this */
+/* ...and the pointer handed out is the first a-aligned address with room in
+ * front for its alias header and, in front of that, a size word: the exact
+ * size asked, which the sized frees compare (sized.c), so that a wrong size
+ * inside the block's class is caught for aligned blocks (hardened_malloc's
+ * invalid_aligned_sized_delete_large).  Always an alias, even when the
+ * block's start is aligned: the alias lies at most a + HAK_MID_HDR past the
+ * start, within want. */
 static inline uintptr_t hak_aligned_pos(uintptr_t user, size_t a)
 {
-    if (HAK_HARDEN_ON) return (user + HAK_ALIAS_SIZE_OFF + a - 1) / a * a;
-    return user % a == 0 ? user : (user + HAK_MID_HDR + a - 1) / a * a;
+    return (user + HAK_ALIAS_SIZE_OFF + a - 1) / a * a;
 }
 
 /* ---- zero.c (malloc(0): unique pointers into a PROT_NONE reservation) ---- */

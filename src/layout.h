@@ -15,6 +15,8 @@
 #define HAK_FIRST        16u          /* offset of the first user pointer in a slab: room for
                                          the tiny tag of slot 0 or the mid header of block 0 */
 #define HAK_MID_HDR      16u          /* bytes of the mid header in front of a mid user pointer */
+#define HAK_ALIAS_SIZE_OFF 32u     /* an aligned alias's size word lies this far in front of it,
+                                         ahead of its HAK_MID_HDR alias header (internal.h) */
 #define HAK_HUGE_UOFF    8192u        /* default offset of a huge user pointer from its mapping:
                                          room for its hak_chunk_t (checked in slab.c) */
 #define HAK_ARENA        8589934592u  /* bytes of the slab arena (chunk_map.h): 4096 chunks, reserved

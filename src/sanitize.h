@@ -108,6 +108,7 @@ static inline void hak_san_resize(void *p, size_t old, size_t now)
  * for the instant of the access under Memcheck when `tools` is set (the
  * fast paths pass a constant 0: plain loads and stores). */
 #include <stdint.h>
+#include "layout.h"
 #include "tag.h"
 
 #if defined(HAK_ASAN) && HAK_ASAN
@@ -166,6 +167,24 @@ HAK_INBAND void hak_hdr_store(unsigned char *p, uint32_t magic, uint32_t aux, ui
     __atomic_store_n(&h->aux, aux, __ATOMIC_RELAXED);
     __atomic_store_n(&h->check, check, __ATOMIC_RELAXED);
     HAK_VG_CLOSE(tools, p - 16, 16);
+}
+
+/* the size word in front of an aligned alias header at p (internal.h) */
+HAK_INBAND void hak_asize_store(unsigned char *p, size_t n, int tools)
+{
+    size_t *w = (size_t *)(void *)(p - HAK_ALIAS_SIZE_OFF);
+    HAK_VG_OPEN(tools, w, sizeof *w);
+    *w = n;
+    HAK_VG_CLOSE(tools, w, sizeof *w);
+}
+
+HAK_INBAND size_t hak_asize_load(const unsigned char *p, int tools)
+{
+    const size_t *w = (const size_t *)(const void *)(p - HAK_ALIAS_SIZE_OFF);
+    HAK_VG_OPEN(tools, w, sizeof *w);
+    size_t n = *w;
+    HAK_VG_CLOSE(tools, w, sizeof *w);
+    return n;
 }
 
 /* flip state bits of a header's check word: key ^ a becomes key ^ (a ^ x)

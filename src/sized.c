@@ -34,8 +34,8 @@ static bool aligned_fits(uintptr_t user, uintptr_t p, unsigned cls, size_t a, si
 {
     size_t want;
     if (!hak_aligned_in_slab(a, sized ? n : 0, &want) || p != hak_aligned_pos(user, a)) return false;
-    /* full mode records the exact size of an aligned block (internal.h) */
-    if (HAK_HARDEN_ON && sized && *(const size_t *)(p - HAK_ALIAS_SIZE_OFF) != n) return false;
+    /* an aligned block records the exact size asked (internal.h) */
+    if (sized && hak_asize_load((const unsigned char *)p, HAK_TOOLS_RT) != n) return false;
     return sized ? class_of(want) == cls : class_of(want) <= cls;
 }
 
