@@ -35,11 +35,10 @@ static inline __attribute__((always_inline)) int hak_next_ok_tiny(const unsigned
  * a changed link lands inside the slab with a chance of span / 2^64.  Only
  * the owner may look: on another thread the slot could be popped, handed
  * out and written between the read of its tag and of its link (harden.c
- * found that).  The test is the proved hak_fl_in_range (freelist.h). */
+ * found that).  The test is the proved hak_fl_link_ok (freelist.h). */
 static inline __attribute__((always_inline)) int hak_free_link_ok(const hak_slab_t *s, const unsigned char *q)
 {
-    const hak_free_t *f = (const hak_free_t *)(const void *)q;
-    return hak_fl_in_range(hak_fl_dec(f->next_enc, s->key, f), s->start, s->span);
+    return hak_fl_link_ok((const hak_free_t *)(const void *)q, s->key, s->start, s->span);
 }
 
 /* Both looks, for the owner of slab s freeing tiny block p: the tag after
