@@ -140,6 +140,7 @@ typedef struct run {
     uint64_t born;             /* ms when it was cached */
     uintptr_t base, end;       /* RUN_HOME: the whole reservation */
     uint32_t kind;
+    uint32_t desc_rw;          /* RUN_HOME: its descriptor region is read-write already (ring_take_locked) */
 } run_t;
 static run_t pool[POOL_MAX];
 static unsigned npool;
@@ -311,12 +312,12 @@ static unsigned pool_take_locked(uintptr_t dst, size_t off, size_t need, size_t 
         placed[np] = 0;
         if (suffix) {
             r->len -= take;
-            pc[np] = (run_t){ r->addr + r->len, take, 0, 0, 0, RUN_SUFFIX };
+            pc[np] = (run_t){ r->addr + r->len, take, 0, 0, 0, RUN_SUFFIX, 0 };
             placed[np] = 1 + piece_place(&pc[np], at[np]);
             pool_bytes -= take;
             commit_add_locked(-(int64_t)take);
         } else if (r->kind == RUN_FILLER && r->len - take >= MIN_RUN) {
-            pc[np] = (run_t){ r->addr, take, 0, 0, 0, RUN_FILLER };
+            pc[np] = (run_t){ r->addr, take, 0, 0, 0, RUN_FILLER, 0 };
             r->addr += take;
             r->len -= take;
             pool_bytes -= take;
@@ -380,17 +381,43 @@ static size_t fill_from_cache(uintptr_t dst, size_t off, size_t need, size_t tot
     return reach;
 }
 
+/* The range the ring's next push would unmap, taken instead as the
+ * reservation a freed block of `size` user bytes parks in (park): a block's
+ * old descriptor region (read-write), its hole and guard (PROT_NONE),
+ * chunk-aligned and large enough.  Its block left the ring's protection as
+ * it would have by being unmapped (the address may be handed out again,
+ * SECURITY.md), and a malloc/free loop of one large block then costs two
+ * system calls a cycle instead of nine: no reservation to map and trim, no
+ * descriptor to open or headroom to give back at malloc, nothing to unmap
+ * at eviction.  Not under the tools: the range may carry ASan poison. */
+static int ring_take_locked(size_t size, uintptr_t *base, size_t *len)
+{
+    unsigned i = ring_pos % RING;
+    if (HAK_TOOLS_ON || ring_uoff[i] != HAK_HUGE_UOFF || ring_dlen[i] < HAK_HUGE_UOFF + size + HAK_PAGE) return 0;
+    *base = ring_desc[i];
+    *len = ring_dlen[i];
+    ring_desc[i] = 0;
+    ring_dlen[i] = 0;
+    atomic_store_explicit(&ring[i], 0, memory_order_relaxed);
+    return 1;
+}
+
 /* Move the pages of [a, a+len) (ours, no longer in the chunk map) to a
- * fresh private reservation: shaped like a block when home (a is a default
+ * fresh private reservation (or, home, the range [rb, rb+rl) taken from the
+ * ring, which park uses or unmaps): shaped like a block when home (a is a default
  * user pointer), else at a's phase modulo a chunk; either way whole page
  * tables move.  1 with *r the run, or 0 with [a, a+len) as it was.  On
  * success *hole says whether [a, a+len) is now PROT_NONE address space of
  * ours (1) or unmapped, maybe mapped by someone else already (0). */
-static int park(uintptr_t a, size_t len, int home, run_t *r, int *hole)
+static int park(uintptr_t a, size_t len, int home, run_t *r, int *hole, uintptr_t rb, size_t rl)
 {
     char *p, *base = NULL;
     size_t rlen = len;
-    if (home) {
+    if (rb) {
+        base = (char *)rb;
+        rlen = rl;
+        p = base + HAK_HUGE_UOFF;
+    } else if (home) {
         rlen = HAK_HUGE_UOFF + len + HAK_PAGE + HEADROOM;
         base = os_reserve(rlen, HAK_CHUNK, 0, 0);
         p = base ? base + HAK_HUGE_UOFF : NULL;
@@ -410,7 +437,7 @@ static int park(uintptr_t a, size_t len, int home, run_t *r, int *hole)
         return 0;
     }
     *r = (run_t){ (uintptr_t)p, len, 0, home ? (uintptr_t)base : 0, home ? (uintptr_t)base + rlen : 0,
-                  home ? RUN_HOME : RUN_FILLER };
+                  home ? RUN_HOME : RUN_FILLER, rb != 0 };
     return 1;
 }
 
@@ -421,7 +448,7 @@ static void pool_put_pieces_locked(uintptr_t a, size_t len, const seams_t *sm, u
     size_t from = 0;
     for (uint32_t i = 0; i <= sm->n; i++) {
         size_t to = i < sm->n ? (size_t)sm->at[i] * HAK_PAGE : len;
-        pool_put_locked((run_t){ a + from, to - from, 0, 0, 0, RUN_FILLER }, now, s);
+        pool_put_locked((run_t){ a + from, to - from, 0, 0, 0, RUN_FILLER, 0 }, now, s);
         from = to;
     }
 }
@@ -500,14 +527,14 @@ static void *home_alloc(run_t *r, size_t size, size_t n, int zero)
     uintptr_t keep = cut + HAK_PAGE;         /* the reservation is ours up to here, at least */
     size_t dirty = r->len < size ? r->len : size;
     seams_t sm = { 0, { 0 } };
-    run_t rest = { 0, 0, 0, 0, 0, RUN_FILLER };
-    if (os_protect((void *)r->base, uoff, 1) != 0) goto fail;
+    run_t rest = { 0, 0, 0, 0, 0, RUN_FILLER, 0 };
+    if (!r->desc_rw && os_protect((void *)r->base, uoff, 1) != 0) goto fail;
     if (r->len > size) {
         size_t excess = r->len - size;
         int tail = excess >= MIN_RUN + HAK_PAGE;
         if (os_hole((void *)cut, tail ? HAK_PAGE : excess) != 0) goto fail;
         if (tail) {
-            rest = (run_t){ keep, excess - HAK_PAGE, 0, 0, 0, RUN_FILLER };
+            rest = (run_t){ keep, excess - HAK_PAGE, 0, 0, 0, RUN_FILLER, 0 };
             keep = r->addr + r->len;
         }
     } else {
@@ -515,7 +542,7 @@ static void *home_alloc(run_t *r, size_t size, size_t n, int zero)
             dirty += fill_from_cache(r->addr + r->len, r->len, size - r->len, size, &sm);
             if (os_protect((void *)(r->addr + r->len), size - r->len, 1) != 0) goto fail;
         }
-        if (os_protect((void *)cut, HAK_PAGE, 0) != 0) goto fail;   /* headroom, but say so */
+        /* the guard page at cut is the reservation's PROT_NONE beyond the pages */
     }
     if (keep < r->end) os_unmap((void *)keep, r->end - keep);
     if (rest.len) {
@@ -579,18 +606,22 @@ hak_free_status huge_free(hak_chunk_t *c)
     s.n = 0;
     /* out of the chunk map first: the range is still ours, so no block can
      * appear there and be registered before this clears its entries */
+    int cacheable = size >= MIN_RUN && size <= hak_opt.huge_cache_bytes && sm.n != SEAMS_LOST;
+    int home = uoff == HAK_HUGE_UOFF && sm.n == 0;
+    uintptr_t rb = 0;
+    size_t rl = 0;
     hak_lock();
     cmap_clear(base, len);
     HAK_LSAN_UNROOT(c, len);
     commit_add_locked(-(int64_t)len);
     live_bytes -= size;
     live_blocks--;
+    if (cacheable && home) ring_take_locked(size, &rb, &rl);
     hak_unlock();
     int hole = 0, parked = 0;
     run_t r;
     /* one mapping: parked shaped like a block; several: one run each */
-    if (size >= MIN_RUN && size <= hak_opt.huge_cache_bytes && sm.n != SEAMS_LOST)
-        parked = park(user, size, uoff == HAK_HUGE_UOFF && sm.n == 0, &r, &hole);
+    if (cacheable) parked = park(user, size, home, &r, &hole, rb, rl);
     if (!parked) {           /* not cached: the pages go, the address space stays */
         hole = os_hole((void *)user, size) == 0;
         if (!hole) unmap_clean(user, size);

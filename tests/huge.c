@@ -327,6 +327,38 @@ static void test_recycle(void)
     CHECK(HK(hak_usable_size)(d) == 0, "usable size of a cached block");
     CHECK(HK(hak_free_checked)(d) == HAK_FREE_DOUBLE, "second free of a cached block");
     CHECK(HK(hak_heap_check)() == 0, "heap check");
+
+    /* a malloc/free loop of one large block: each free parks the pages in
+     * the range of the block freed 64 frees before (huge.c, ring_take_locked),
+     * so no block gets the address of any of the 63 blocks freed before it,
+     * whose ranges are still PROT_NONE, and every one of them reads DOUBLE */
+    enum { LOOP = 300, RINGN = 64 };
+    static uintptr_t seen[LOOP];
+    const size_t ln = 256u << 10;
+    long lf0 = minflt();
+    int reused = 0, early = -1, live = -1, cycles = 0;
+    for (int i = 0; i < LOOP; i++, cycles++) {
+        unsigned char *x = malloc(ln);
+        if (!x) break;
+        x[0] = 1;
+        x[ln - 1] = 2;
+        seen[i] = (uintptr_t)x;
+        for (int j = 0; j < i; j++) {
+            reused += seen[j] == seen[i];
+            if (seen[j] == seen[i] && i - j < RINGN && early < 0) early = i;
+        }
+        free(x);
+        for (int j = i; j >= 0 && i - j < RINGN - 1 && live < 0; j--)
+            if (HK(hak_classify_ptr)((void *)seen[j]) != HAK_FREE_DOUBLE) live = i;
+    }
+    CHECK(cycles == LOOP, "malloc(256 KiB) failed in cycle %d", cycles);
+    CHECK(early < 0, "loop block %d has the address of a block freed less than %d frees before", early, RINGN);
+    CHECK(live < 0, "after cycle %d a block freed less than %d frees before does not read DOUBLE", live, RINGN - 1);
+    long lf1 = minflt();
+    printf("  %d malloc/free cycles of 256 KiB: %ld page faults, %d addresses used again (after >= 64 frees)\n",
+           LOOP, lf1 - lf0, reused);
+    CHECK_FAULTS(lf1 - lf0 < LOOP * 4, "a 256 KiB malloc/free loop took %ld page faults in %d cycles", lf1 - lf0, LOOP);
+    CHECK(HK(hak_heap_check)() == 0, "heap check after the loop");
 }
 
 /* ------------------------------------------------------------ accounting */
