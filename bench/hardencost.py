@@ -5,7 +5,7 @@ its end marks, the link cleared at pop and the faulting malloc(0) compiled
 out; src/types.h).  `make bench-hardencost` runs it; it is not part of
 `make check`, because timings on a shared machine are noisy.
 
-    hardencost.py --bin DIR --default LIB --lean LIB [--runs N] [--scale S]
+    hardencost.py --bin DIR --default LIB --lean LIB [--runs N] [--scale S] [--only ROWS]
 
 The larson and mixed rows of run.py (same binaries, same arguments) run
 under both libraries, interleaved: each round runs every row under both, in
@@ -37,10 +37,11 @@ def main():
     ap.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--only", default=",".join(ROWS), help="comma list of rows (default: all five)")
     a = ap.parse_args()
 
     libs = [("default", os.path.abspath(a.default)), ("lean", os.path.abspath(a.lean))]
-    benches = [b for b in run.benchmarks(a.scale) if b[0] in ROWS]
+    benches = [b for b in run.benchmarks(a.scale) if b[0] in a.only.split(",")]
     # per row, per build: (ops per CPU second, CPU seconds, peak RSS KiB) of each run
     res = {b[0]: {n: [] for n, _ in libs} for b in benches}
     failed = 0
