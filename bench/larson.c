@@ -156,6 +156,7 @@ int main(int argc, char **argv)
     double ops_s = (double)ops / elapsed;
     printf("larson: %.3f s, %llu replacements, %llu threads run, throughput %.0f ops/s\n",
            elapsed, (unsigned long long)ops, (unsigned long long)gens, ops_s);
-    printf("RESULT ops_per_sec=%.0f vmhwm_kib=%ld\n", ops_s, proc_status_kib("VmHWM"));
+    printf("RESULT ops_per_sec=%.0f ops=%llu vmhwm_kib=%ld\n", ops_s, (unsigned long long)ops,
+           proc_status_kib("VmHWM"));
     return 0;
 }

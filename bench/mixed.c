@@ -105,7 +105,8 @@ int main(int argc, char **argv)
     }
     double ops_s = (double)ops * (double)threads / slowest;
     printf("mixed: %.3f s, throughput %.0f ops/s\n", slowest, ops_s);
-    printf("RESULT ops_per_sec=%.0f vmhwm_kib=%ld\n", ops_s, proc_status_kib("VmHWM"));
+    printf("RESULT ops_per_sec=%.0f ops=%.0f vmhwm_kib=%ld\n", ops_s, (double)ops * (double)threads,
+           proc_status_kib("VmHWM"));
     free(w);
     return 0;
 }

@@ -26,6 +26,7 @@ __attribute__((noinline)) static void *alloc_miss(size_t n)
     return heap_alloc_slow(n);
 }
 
+#if !HAK_LEAN
 /* malloc(0): a pointer that faults on any access (zero.c); a smallest tiny
  * block only once those run out */
 __attribute__((noinline, cold)) static void *malloc_zero(void)
@@ -35,11 +36,14 @@ __attribute__((noinline, cold)) static void *malloc_zero(void)
     p = heap_pop(hak_tiny_class(0), 1);
     return p != NULL ? p : alloc_miss(0);
 }
+#endif
 
 /* everything but a tiny request of 1..HAK_TINY_MAXREQ bytes */
 __attribute__((noinline)) static void *malloc_big(size_t n)
 {
+#if !HAK_LEAN   /* measurement build only: issue 12's cost (types.h); hak_malloc sends 0 to tiny */
     if (unlikely(n == 0)) return malloc_zero();
+#endif
     if (n <= HAK_MID_MAXREQ) {
         void *p = heap_pop(hak_mid_class(n), 0);
         if (likely(p != NULL)) return p;
@@ -52,7 +56,11 @@ __attribute__((noinline)) static void *malloc_big(size_t n)
 
 void *hak_malloc(size_t n)
 {
+#if !HAK_LEAN
     if (likely(n - 1 < HAK_TINY_MAXREQ)) {     /* 1..HAK_TINY_MAXREQ: 0 wraps to the slow side */
+#else   /* measurement build only: issue 12's cost (types.h): malloc(0) is malloc(1) */
+    if (likely(n <= HAK_TINY_MAXREQ)) {
+#endif
         void *p = heap_pop(hak_tiny_class(n), 1);
         if (likely(p != NULL)) return p;
         return alloc_miss(n);

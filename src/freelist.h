@@ -120,7 +120,9 @@ static inline int hak_fl_pop(hak_free_t **head, hak_free_t *b, uintptr_t key,
     hak_free_t *nx = hak_fl_dec(b->next_enc, key, b);
     if (!hak_fl_in_range(nx, start, span)) return 0;
     *head = nx;
+#if !HAK_LEAN   /* measurement build only: issue 12's cost (types.h) */
     b->next_enc = 0;
+#endif
     return 1;
 }
 #endif

@@ -19,6 +19,7 @@
 
 #define HAK_OVERFLOW_MSG "heap overflow into the next block"
 
+#if !HAK_LEAN
 /* p: a tiny user pointer whose slot is stride bytes long.  `tools` as in
  * the tag accessors (sanitize.h): a constant 0 on the fast path. */
 static inline __attribute__((always_inline)) int hak_next_ok_tiny(const unsigned char *p, uint32_t stride,
@@ -76,4 +77,13 @@ static inline void hak_mark_end(unsigned char *q, int tiny, uint8_t cookie, unsi
     else
         hak_hdr_store(q, HAK_MID_MAGIC, cls, hak_hdr_check(hak_key((uintptr_t)q), HAK_ST_END), tools);
 }
+#else   /* measurement build only: issue 12's cost (types.h): no overflow check, no end mark */
+static inline int hak_next_ok_tiny(const unsigned char *p, uint32_t stride, uint8_t cookie, int tools) { return 1; }
+static inline int hak_free_link_ok(const hak_slab_t *s, const unsigned char *q) { return 1; }
+static inline int hak_next_ok_tiny_own(const hak_slab_t *s, const unsigned char *p, uint32_t stride,
+                                       uint8_t cookie) { return 1; }
+static inline int hak_next_ok_mid(const unsigned char *p, uint32_t stride, unsigned cls, int tools) { return 1; }
+static inline int hak_next_ok(const hak_unit_t *u, const unsigned char *p, int tools) { return 1; }
+static inline void hak_mark_end(unsigned char *q, int tiny, uint8_t cookie, unsigned cls, int tools) { }
+#endif
 #endif

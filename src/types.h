@@ -16,6 +16,15 @@
 #include "layout.h"
 #include "size_class.h"
 
+/* HAK_LEAN=1 (`make lean`): measurement build only: issue 12's cost.  It
+ * compiles out the default checks of the fast paths (the overflow check at
+ * free and its end marks, guard.h; the link cleared at pop, freelist.h; the
+ * faulting malloc(0), api.c) to price them (bench/README.md).  Never
+ * shipped; the proofs see the default code. */
+#ifndef HAK_LEAN
+#define HAK_LEAN 0
+#endif
+
 /* The first word of a free slot (at the user pointer): the encoded link. */
 typedef struct hak_free {
     uintptr_t next_enc;        /* (next ^ key ^ address of this slot), see freelist.h */
