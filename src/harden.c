@@ -37,41 +37,74 @@
 
 typedef struct q_ent {
     hak_slab_t *s;           /* head descriptor of the block's span */
-    unsigned char *user;     /* the block's start */
+    unsigned char *user;     /* the block's start; NULL: an empty slot */
     unsigned char *p;        /* what was freed: user, or an aligned alias inside the block */
 } q_ent_t;
 
+/* FIFO of fixed slots: the slot a free takes holds the oldest entry, the
+ * free of HAK_QUARANTINE frees ago (an empty slot while the ring fills). */
 static __thread q_ent_t ring[HAK_QUARANTINE];
-static __thread unsigned ring_head, ring_len;
+static __thread unsigned ring_pos;
 
-/* [a, a + n) all zero.  64 bytes a step in four 16-byte loads (SSE2, the
- * x86-64 baseline): this scan is most of full mode's cost. */
+/* 16 bytes, by copy (SSE2, the x86-64 baseline) */
 typedef uint64_t hak_v2 __attribute__((vector_size(16)));
 
-static bool all_zero(const unsigned char *a, size_t n)
+static inline hak_v2 ld16(const unsigned char *a)
 {
+    hak_v2 v;
+    memcpy(&v, a, sizeof v);
+    return v;
+}
+
+static inline void st16(unsigned char *a, hak_v2 v)
+{
+    memcpy(a, &v, sizeof v);
+}
+
+/* [a, a + n) all zero, n >= 16: 16-byte loads, the last one overlapping
+ * (Tiny sizes are odd).  This scan and the zeroing are most of full
+ * mode's cost; both stay inline for the common sizes. */
+static inline bool all_zero16(const unsigned char *a, size_t n)
+{
+    hak_v2 acc = ld16(a + n - 16);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) acc |= (ld16(a + i) | ld16(a + i + 16)) | (ld16(a + i + 32) | ld16(a + i + 48));
+    for (; i + 16 <= n; i += 16) acc |= ld16(a + i);
+    return (acc[0] | acc[1]) == 0;
+}
+
+/* [a, a + n) all zero, any n */
+static inline bool all_zero(const unsigned char *a, size_t n)
+{
+    if (n >= 16) return all_zero16(a, n);
     uint64_t r = 0, w;
     if (n < 8) {
         for (size_t i = 0; i < n; i++) r |= a[i];
         return r == 0;
     }
-    size_t i = 0;
-    hak_v2 acc = { 0, 0 };
-    for (; i + 64 <= n; i += 64) {
-        hak_v2 v[4];
-        memcpy(v, a + i, sizeof v);
-        acc |= (v[0] | v[1]) | (v[2] | v[3]);
+    memcpy(&r, a, 8);
+    memcpy(&w, a + n - 8, 8);
+    return (r | w) == 0;
+}
+
+/* Zero [a, a + n): inline 16-byte stores up to a few hundred bytes (a
+ * memset call costs more than the stores), memset above. */
+static inline void zero_bytes(unsigned char *a, size_t n)
+{
+    if (n < 16 || n > 256) { memset(a, 0, n); return; }
+    hak_v2 z = { 0, 0 };
+    for (size_t i = 0; i + 16 < n; i += 16) {
+        st16(a + i, z);
+        __asm__("" : "+r"(i));   /* stores, not a `rep stos` (slow to start) */
     }
-    for (; i + 8 <= n; i += 8) { memcpy(&w, a + i, 8); r |= w; }
-    memcpy(&w, a + n - 8, 8);   /* the tail (Tiny sizes are odd), overlapping */
-    return (r | w | acc[0] | acc[1]) == 0;
+    st16(a + n - 16, z);
 }
 
 /* The usable bytes of a block, minus an alias header (16 bytes in front of
- * p, when p is an aligned alias): zero them, or check they are zero. */
+ * p, when p is an aligned alias): zero them. */
 static void zero_block(unsigned char *user, size_t u, unsigned char *p)
 {
-    if (p == user) { memset(user, 0, u); return; }
+    if (p == user) { zero_bytes(user, u); return; }
     memset(user, 0, (size_t)(p - HAK_MID_HDR - user));
     memset(p, 0, u - (size_t)(p - user));
 }
@@ -88,15 +121,17 @@ void *harden_malloc(size_t n)
     unsigned c = hak_size_class(n);
     hak_heap_t *h = hak_tl_own;
     hak_slab_t *s = h->avail[c];
+    hak_free_t *b = s->free;
     unsigned char *p;
-    if (likely(s->free != NULL))
-        p = hak_class_is_tiny(c) ? heap_pop_body(h, s, s->free, c, 1, 0) : heap_pop_body(h, s, s->free, c, 0, 0);
+    if (likely(b != NULL))
+        p = hak_class_is_tiny(c) ? heap_pop_body(h, s, b, c, 1, 0) : heap_pop_body(h, s, b, c, 0, 0);
     else if ((p = heap_alloc_slow(n)) == NULL)
         return NULL;
-    size_t u = hak_class_usable(c);
+    /* the next pop of the class reads the new head's link, and then scans it */
+    __builtin_prefetch(s->free);
     /* the pop cleared the link; a remote free leaves its link behind */
     memset(p + HAK_RLINK_OFF, 0, sizeof(uint32_t));
-    if (unlikely(!all_zero(p, u))) hak_fatal(HAK_WAF_MSG, p);
+    if (unlikely(!all_zero(p, hak_class_usable(c)))) hak_fatal(HAK_WAF_MSG, p);
     return p;
 }
 
@@ -104,17 +139,26 @@ void *harden_malloc(size_t n)
  * owner's list, or the remote list from FREE, not ALLOC).  Only the bytes
  * the lists will write over are checked here (a write there would be lost):
  * malloc checks the whole block when it hands it out, one scan, not two. */
-static void evict(const q_ent_t *e)
+static inline __attribute__((always_inline)) void evict(const q_ent_t *e)
 {
     hak_slab_t *s = e->s;
     unsigned char *user = e->user;
-    size_t u = hak_class_usable(s->cls);
-    size_t n = HAK_RLINK_OFF + sizeof(uint32_t);
-    if (n > u) n = u;
-    /* a retired alias header right at the start is not a write after free */
-    if (e->p != user && (size_t)(e->p - HAK_MID_HDR - user) < n) n = (size_t)(e->p - HAK_MID_HDR - user);
-    if (unlikely(!all_zero(user, n))) hak_fatal(HAK_WAF_MSG, e->p);
-    if (e->p != user) memset(e->p - HAK_MID_HDR, 0, HAK_MID_HDR);   /* the retired alias header */
+    if (likely(e->p == user)) {
+        /* the words at 0 and HAK_RLINK_OFF: every class has 15 usable bytes or more */
+        uint64_t w0;
+        uint32_t w1;
+        memcpy(&w0, user, sizeof w0);
+        memcpy(&w1, user + HAK_RLINK_OFF, sizeof w1);
+        if (unlikely((w0 | w1) != 0)) hak_fatal(HAK_WAF_MSG, e->p);
+    } else {
+        size_t u = hak_class_usable(s->cls);
+        size_t n = HAK_RLINK_OFF + sizeof(uint32_t);
+        if (n > u) n = u;
+        /* a retired alias header right at the start is not a write after free */
+        if ((size_t)(e->p - HAK_MID_HDR - user) < n) n = (size_t)(e->p - HAK_MID_HDR - user);
+        if (unlikely(!all_zero(user, n))) hak_fatal(HAK_WAF_MSG, e->p);
+        memset(e->p - HAK_MID_HDR, 0, HAK_MID_HDR);   /* the retired alias header */
+    }
     hak_heap_t *me = hak_tl_own;
     if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
         heap_free_body(me, s, user, s->kind == HAK_SLAB_TINY, 0);
@@ -122,18 +166,35 @@ static void evict(const q_ent_t *e)
         hak_fatal(HAK_QTAG_MSG, user);
 }
 
-/* The tiny block after user (q), when FREE, is on a list (a link that lands
- * in the slab) or in a ring (all zero, so a zero link, or an aligned block's
- * retired alias header right at its start). */
-static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)
+/* Into the ring; the oldest entry falls out. */
+static inline __attribute__((always_inline)) void quarantine(hak_slab_t *s, unsigned char *user, unsigned char *p)
 {
-    if (hak_tag_state(hak_tag_load(q, 0), HAK_LOAD_RELAXED(s->cookie)) != HAK_ST_FREE) return true;
+    unsigned i = ring_pos;
+    ring_pos = (i + 1) % HAK_QUARANTINE;
+    q_ent_t old = ring[i];
+    ring[i] = (q_ent_t){ s, user, p };
+    /* the next free evicts the block after: its first line, early */
+    __builtin_prefetch(ring[ring_pos].user, 1);
+    if (old.user != NULL) evict(&old);
+}
+
+/* The tiny block at q (after the block freed), FREE by its tag t, is on a
+ * list (a link that lands in the slab) or in a ring (all zero, so a zero
+ * link, or an aligned block's retired alias header right at its start). */
+static bool free_link_intact(const hak_slab_t *s, const unsigned char *q)
+{
     uint64_t w = __atomic_load_n((const uint64_t *)(const void *)q, __ATOMIC_RELAXED);
     if (w == 0) return true;
     /* quarantined with its retired alias header first: magic, then the distance back */
     if ((uint32_t)w == HAK_ALIAS_MAGIC && (w >> 32) < HAK_SLAB) return true;
     const hak_free_t *n = hak_fl_dec((uintptr_t)w, s->key, (const hak_free_t *)(const void *)q);
     return hak_fl_in_range(n, hak_slab_start(s), s->span);
+}
+
+static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)
+{
+    if (hak_tag_state(hak_tag_load(q, 0), HAK_LOAD_RELAXED(s->cookie)) != HAK_ST_FREE) return true;
+    return free_link_intact(s, q);
 }
 
 /* Free the live block user of slab s (hak_free_found did the overflow check
@@ -163,24 +224,43 @@ hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned c
     }
     zero_block(user, u, p);
     slot_mark(s, user, HAK_ST_FREE, tiny, 0);   /* ours alone since the claim */
-    q_ent_t e = { s, user, p };
-    if (ring_len < HAK_QUARANTINE) {
-        ring[(ring_head + ring_len++) % HAK_QUARANTINE] = e;
-        return HAK_FREE_OK;
-    }
-    q_ent_t old = ring[ring_head];
-    ring[ring_head] = e;
-    ring_head = (ring_head + 1) % HAK_QUARANTINE;
-    evict(&old);
+    quarantine(s, user, p);
     return HAK_FREE_OK;
+}
+
+/* free() of p, a live tiny block at its own start (hak_classify said so
+ * through unit u): hak_free_found and harden_free in one, each field read
+ * once.  The same checks in the same order: the tag after the block, a
+ * FREE one's link (owner only), the claim, then zero and quarantine.  A
+ * lost race is reported as hak_free_named would (fn names the call). */
+void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn)
+{
+    /* the unit's copies of cookie and stride: the slab's line is not read
+     * unless the next block is FREE */
+    hak_slab_t *s = u->slab;
+    uint8_t cookie = u->cookie;
+    uint32_t stride = u->stride;
+    const unsigned char *q = p + stride;
+    uint8_t t = hak_tag_load(q, 0);
+    if (unlikely(!hak_tag_next_ok(t, cookie))) hak_fatal(HAK_OVERFLOW_MSG, p);
+    if (unlikely(hak_tag_state(t, cookie) == HAK_ST_FREE) &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == hak_tl_own && unlikely(!free_link_intact(s, q)))
+        hak_fatal(HAK_OVERFLOW_MSG, p);
+    if (!hak_tag_cas(p, hak_tag_encode(cookie, HAK_ST_ALLOC), hak_tag_encode(cookie, HAK_ST_REMOTE), 0)) {
+        hak_report(HAK_FREE_DOUBLE, p, fn);   /* a racing free won the slot */
+        return;
+    }
+    zero_bytes(p, stride - 1u);
+    hak_tag_store(p, hak_tag_encode(cookie, HAK_ST_FREE), 0);   /* ours alone since the claim */
+    quarantine(s, p, p);
 }
 
 void harden_flush(void)
 {
-    while (ring_len > 0) {
-        q_ent_t e = ring[ring_head];
-        ring_head = (ring_head + 1) % HAK_QUARANTINE;
-        ring_len--;
-        evict(&e);
+    for (unsigned k = 0; k < HAK_QUARANTINE; k++) {
+        q_ent_t *slot = &ring[(ring_pos + k) % HAK_QUARANTINE];   /* oldest first */
+        q_ent_t e = *slot;
+        slot->user = NULL;
+        if (e.user != NULL) evict(&e);
     }
 }
