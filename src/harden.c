@@ -193,7 +193,8 @@ static bool free_link_intact(const hak_slab_t *s, const unsigned char *q)
 
 static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)
 {
-    if (hak_tag_state(hak_tag_load(q, 0), HAK_LOAD_RELAXED(s->cookie)) != HAK_ST_FREE) return true;
+    uint8_t t = __atomic_load_n(&q[-1], __ATOMIC_ACQUIRE);   /* as in harden_free_tiny */
+    if (hak_tag_state(t, HAK_LOAD_RELAXED(s->cookie)) != HAK_ST_FREE) return true;
     return free_link_intact(s, q);
 }
 
@@ -223,7 +224,11 @@ hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned c
             return HAK_FREE_DOUBLE;
     }
     zero_block(user, u, p);
-    slot_mark(s, user, HAK_ST_FREE, tiny, 0);   /* ours alone since the claim */
+    /* ours alone since the claim; a tiny tag with release (harden_free_tiny) */
+    if (tiny)
+        __atomic_store_n(&user[-1], hak_tag_encode(HAK_LOAD_RELAXED(s->cookie), HAK_ST_FREE), __ATOMIC_RELEASE);
+    else
+        slot_mark(s, user, HAK_ST_FREE, 0, 0);
     quarantine(s, user, p);
     return HAK_FREE_OK;
 }
@@ -241,7 +246,10 @@ void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn)
     uint8_t cookie = u->cookie;
     uint32_t stride = u->stride;
     const unsigned char *q = p + stride;
-    uint8_t t = hak_tag_load(q, 0);
+    /* acquire: a FREE tag was stored with release after its block was
+     * zeroed (below), so the link read next sees the zeros (a plain mov on
+     * x86-64; for TSan, the happens-before it could not see) */
+    uint8_t t = __atomic_load_n(&q[-1], __ATOMIC_ACQUIRE);
     if (unlikely(!hak_tag_next_ok(t, cookie))) hak_fatal(HAK_OVERFLOW_MSG, p);
     if (unlikely(hak_tag_state(t, cookie) == HAK_ST_FREE) &&
         atomic_load_explicit(&s->owner, memory_order_relaxed) == hak_tl_own && unlikely(!free_link_intact(s, q)))
@@ -251,7 +259,8 @@ void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn)
         return;
     }
     zero_bytes(p, stride - 1u);
-    hak_tag_store(p, hak_tag_encode(cookie, HAK_ST_FREE), 0);   /* ours alone since the claim */
+    /* ours alone since the claim; release: the zeros before the FREE tag */
+    __atomic_store_n(&p[-1], hak_tag_encode(cookie, HAK_ST_FREE), __ATOMIC_RELEASE);
     quarantine(s, p, p);
 }
 
