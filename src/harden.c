@@ -2,14 +2,18 @@
  *
  * What the default checks cannot see cheaply: writes after free, reads of
  * freed data, and a freed block handed out again at once.  In full mode
- * hak_tl_heap stays the empty sentinel and no slab arena is made, as under
- * the tools (heap.h, chunk_map.h), so every malloc and free misses the fast
- * paths and comes through here; the default fast paths carry no
- * instruction for it (`make bench-guard`).
+ * hak_tl_heap stays the empty sentinel, as under the tools (heap.h), so
+ * every malloc and free misses the fast paths and comes through here; the
+ * default fast paths carry no instruction for it (`make bench-guard`).
+ * The slab arena is made, so free()'s fast accept classifies a live Tiny
+ * block (once) and, the sentinel owning no slab, hands it on through
+ * heap_free_other to harden_free_slab; the full gate's frees of Tiny
+ * blocks come to harden_free_tiny, everything else to harden_free.
  *
  *  - free zeroes the block and holds it back in a per-thread FIFO ring of
  *    HAK_QUARANTINE blocks; only the block that falls out of the ring goes
- *    back to its slab.  A block in the ring is FREE in its tag or header
+ *    back to its slab (a Tiny block of the thread's own slab first waits,
+ *    zero and FREE, in a small per-class stash for the next malloc).  A block in the ring is FREE in its tag or header
  *    (no fourth state: a second free of it is DOUBLE, as usual), but on no
  *    list, and counts as used, so its slab stays.
  *  - when malloc hands a block out, it must still be all zero: anything
@@ -41,10 +45,34 @@ typedef struct q_ent {
     unsigned char *p;        /* what was freed: user, or an aligned alias inside the block */
 } q_ent_t;
 
-/* FIFO of fixed slots: the slot a free takes holds the oldest entry, the
- * free of HAK_QUARANTINE frees ago (an empty slot while the ring fills). */
-static __thread q_ent_t ring[HAK_QUARANTINE];
-static __thread unsigned ring_pos;
+
+/* A tiny block of the thread's own slab that leaves the ring waits here,
+ * FREE and zero, for the next malloc of its class (LIFO), rather than on
+ * its slab's list: that malloc scans it while its lines are still in the
+ * cache (a slab's list can hand out a block freed long ago, cold, and the
+ * scan is where full mode spends its time).  Like the ring's, these blocks
+ * count as used; a full stash sends its oldest block to its slab, so the
+ * next malloc of the class gets the block that left the ring last, as it
+ * would from the slab's list. */
+#define HAK_STASH 8u
+typedef struct stash {
+    unsigned top;            /* entries top - n .. top - 1 (mod HAK_STASH), newest last */
+    unsigned n;
+    hak_slab_t *s[HAK_STASH];
+    unsigned char *b[HAK_STASH];
+} stash_t;
+
+/* The thread's ring and stash in one TLS block: one base address for both.
+ * The ring is a FIFO of fixed slots: the slot a free takes holds the oldest
+ * entry, the free of HAK_QUARANTINE frees ago (empty while the ring fills). */
+static __thread struct {
+    unsigned ring_pos;
+    q_ent_t ring[HAK_QUARANTINE];
+    stash_t stash[HAK_NTINY];
+} tl;
+#define ring_pos (tl.ring_pos)
+#define ring (tl.ring)
+#define stash (tl.stash)
 
 /* 16 bytes, by copy (SSE2, the x86-64 baseline) */
 typedef uint64_t hak_v2 __attribute__((vector_size(16)));
@@ -123,6 +151,20 @@ void *harden_malloc(size_t n)
     hak_slab_t *s = h->avail[c];
     hak_free_t *b = s->free;
     unsigned char *p;
+    if (hak_class_is_tiny(c) && stash[c].n > 0) {
+        stash_t *t = &stash[c];
+        unsigned k = --t->top % HAK_STASH;
+        t->n--;
+        hak_slab_t *ts = t->s[k];
+        p = t->b[k];
+        uint8_t cookie = ts->cookie;
+        if (unlikely(hak_tag_load(p, 0) != hak_tag_encode(cookie, HAK_ST_FREE))) hak_fatal(HAK_QTAG_MSG, p);
+        hak_tag_store(p, hak_tag_encode(cookie, HAK_ST_ALLOC), 0);
+        h->nalloc[c]++;
+        /* no link was written into it: the check below is the whole block */
+        if (unlikely(!all_zero(p, hak_class_usable(c)))) hak_fatal(HAK_WAF_MSG, p);
+        return p;
+    }
     if (likely(b != NULL))
         p = hak_class_is_tiny(c) ? heap_pop_body(h, s, b, c, 1, 0) : heap_pop_body(h, s, b, c, 0, 0);
     else if ((p = heap_alloc_slow(n)) == NULL)
@@ -139,7 +181,7 @@ void *harden_malloc(size_t n)
  * owner's list, or the remote list from FREE, not ALLOC).  Only the bytes
  * the lists will write over are checked here (a write there would be lost):
  * malloc checks the whole block when it hands it out, one scan, not two. */
-static inline __attribute__((always_inline)) void evict(const q_ent_t *e)
+static inline __attribute__((always_inline)) void evict(const q_ent_t *e, int may_stash)
 {
     hak_slab_t *s = e->s;
     unsigned char *user = e->user;
@@ -160,8 +202,31 @@ static inline __attribute__((always_inline)) void evict(const q_ent_t *e)
         memset(e->p - HAK_MID_HDR, 0, HAK_MID_HDR);   /* the retired alias header */
     }
     hak_heap_t *me = hak_tl_own;
-    if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
+    if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
+        unsigned c = s->cls;
+        if (may_stash && e->p == user && hak_class_is_tiny(c)) {
+            stash_t *t = &stash[c];
+            unsigned k = t->top++ % HAK_STASH;
+            if (t->n < HAK_STASH) {
+                t->n++;
+                t->s[k] = s;
+                t->b[k] = user;
+                return;
+            }
+            /* full: the oldest (in slot k) goes to its slab instead */
+            hak_slab_t *os = t->s[k];
+            unsigned char *ob = t->b[k];
+            t->s[k] = s;
+            t->b[k] = user;
+            s = os;
+            user = ob;
+            if (atomic_load_explicit(&s->owner, memory_order_relaxed) != me) {
+                if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK) hak_fatal(HAK_QTAG_MSG, user);
+                return;
+            }
+        }
         heap_free_body(me, s, user, s->kind == HAK_SLAB_TINY, 0);
+    }
     else if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK)
         hak_fatal(HAK_QTAG_MSG, user);
 }
@@ -175,7 +240,7 @@ static inline __attribute__((always_inline)) void quarantine(hak_slab_t *s, unsi
     ring[i] = (q_ent_t){ s, user, p };
     /* the next free evicts the block after: its first line, early */
     __builtin_prefetch(ring[ring_pos].user, 1);
-    if (old.user != NULL) evict(&old);
+    if (old.user != NULL) evict(&old, 1);
 }
 
 /* The tiny block at q (after the block freed), FREE by its tag t, is on a
@@ -233,18 +298,14 @@ hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned c
     return HAK_FREE_OK;
 }
 
-/* free() of p, a live tiny block at its own start (hak_classify said so
- * through unit u): hak_free_found and harden_free in one, each field read
- * once.  The same checks in the same order: the tag after the block, a
- * FREE one's link (owner only), the claim, then zero and quarantine.  A
- * lost race is reported as hak_free_named would (fn names the call). */
-void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn)
+/* The free of p, a live tiny block at its own start: hak_free_found and
+ * harden_free in one, each field read once.  The same checks in the same
+ * order: the tag after the block, a FREE one's link (owner only), the
+ * claim, then zero and quarantine.  cookie and stride are the unit's or
+ * the slab's copies (the same values). */
+static inline __attribute__((always_inline)) hak_free_status free_tiny(hak_slab_t *s, unsigned char *p,
+                                                                       uint8_t cookie, uint32_t stride)
 {
-    /* the unit's copies of cookie and stride: the slab's line is not read
-     * unless the next block is FREE */
-    hak_slab_t *s = u->slab;
-    uint8_t cookie = u->cookie;
-    uint32_t stride = u->stride;
     const unsigned char *q = p + stride;
     /* acquire: a FREE tag was stored with release after its block was
      * zeroed (below), so the link read next sees the zeros (a plain mov on
@@ -254,22 +315,51 @@ void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn)
     if (unlikely(hak_tag_state(t, cookie) == HAK_ST_FREE) &&
         atomic_load_explicit(&s->owner, memory_order_relaxed) == hak_tl_own && unlikely(!free_link_intact(s, q)))
         hak_fatal(HAK_OVERFLOW_MSG, p);
-    if (!hak_tag_cas(p, hak_tag_encode(cookie, HAK_ST_ALLOC), hak_tag_encode(cookie, HAK_ST_REMOTE), 0)) {
-        hak_report(HAK_FREE_DOUBLE, p, fn);   /* a racing free won the slot */
-        return;
-    }
+    if (!hak_tag_cas(p, hak_tag_encode(cookie, HAK_ST_ALLOC), hak_tag_encode(cookie, HAK_ST_REMOTE), 0))
+        return HAK_FREE_DOUBLE;   /* a racing free won the slot */
     zero_bytes(p, stride - 1u);
     /* ours alone since the claim; release: the zeros before the FREE tag */
     __atomic_store_n(&p[-1], hak_tag_encode(cookie, HAK_ST_FREE), __ATOMIC_RELEASE);
     quarantine(s, p, p);
+    return HAK_FREE_OK;
+}
+
+/* free() through the full gate (free_slow): unit u's copies, so the slab's
+ * line is not read unless the next block is FREE.  A lost race is reported
+ * as hak_free_named would (fn names the call). */
+void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn)
+{
+    if (free_tiny(u->slab, p, u->cookie, u->stride) != HAK_FREE_OK) hak_report(HAK_FREE_DOUBLE, p, fn);
+}
+
+/* free() through the fast accept (free_dispatch.c's free_fast found p live
+ * and checked the tag after it; hak_tl_heap owns no slab, so it comes by
+ * heap_free_other): no second classification. */
+hak_free_status harden_free_slab(hak_slab_t *s, unsigned char *p)
+{
+    return free_tiny(s, p, HAK_LOAD_RELAXED(s->cookie), HAK_LOAD_RELAXED(s->stride));
 }
 
 void harden_flush(void)
 {
+    /* the ring's blocks go to their slabs, and then the stash's */
     for (unsigned k = 0; k < HAK_QUARANTINE; k++) {
         q_ent_t *slot = &ring[(ring_pos + k) % HAK_QUARANTINE];   /* oldest first */
         q_ent_t e = *slot;
         slot->user = NULL;
-        if (e.user != NULL) evict(&e);
+        if (e.user != NULL) evict(&e, 0);
+    }
+    hak_heap_t *me = hak_tl_own;
+    for (unsigned c = 0; c < HAK_NTINY; c++) {
+        stash_t *t = &stash[c];
+        while (t->n > 0) {
+            unsigned k = --t->top % HAK_STASH;
+            t->n--;
+            hak_slab_t *s = t->s[k];
+            if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
+                heap_free_body(me, s, t->b[k], 1, 0);
+            else if (heap_free_remote_from(s, t->b[k], HAK_ST_FREE) != HAK_FREE_OK)
+                hak_fatal(HAK_QTAG_MSG, t->b[k]);
+        }
     }
 }
