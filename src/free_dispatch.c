@@ -99,7 +99,7 @@ hak_free_status hak_free_sized_checked(void *p, size_t a, size_t n)
 
 /* The rare outcomes of a free: not a live block of the calling thread's
  * heap.  The classifier's findings come in registers, not through memory. */
-HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, hak_unit_t *unit,
+HAK_COLD static void free_rare(void *p, hak_free_status st, hak_chunk_t *chunk, hak_unit_t *unit,
                                unsigned char *user, const char *fn)
 {
     hak_where_t w = { chunk, unit, user };
@@ -110,6 +110,20 @@ HAK_COLD static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, 
     }
     if (st == HAK_FREE_NULL) return;
     hak_report(st, p, fn);
+}
+
+/* Full mode: every free lands here, and a tiny block at its own start is
+ * freed in one step, without a second look at its unit (harden.c).  Both
+ * calls are tail calls: no frame. */
+__attribute__((noinline)) static void free_slow(void *p, hak_free_status st, hak_chunk_t *chunk, hak_unit_t *unit,
+                                                unsigned char *user, const char *fn)
+{
+    if (HAK_HARDEN_ON && st == HAK_FREE_OK && unit != NULL && (unsigned char *)p == user &&
+        unit->kind == HAK_SLAB_TINY) {
+        harden_free_tiny(unit, p, fn);
+        return;
+    }
+    free_rare(p, st, chunk, unit, user, fn);
 }
 
 /* The full gate: every verdict, every tier. */

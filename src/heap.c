@@ -467,6 +467,8 @@ void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 /* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
 hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
 {
+    /* full mode: the fast accept's every free (hak_tl_heap owns no slab) */
+    if (HAK_HARDEN_ON) return harden_free_slab(s, p);
     hak_heap_t *me = hak_tl_own;
     if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
         if (exact && !slot_claim(s, p, HAK_ST_FREE, 1)) return HAK_FREE_DOUBLE;

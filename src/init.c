@@ -61,8 +61,10 @@ void hak_init_slow(void)
         os_write(2, m, sizeof m - 1);
         os_abort();
     }
-    /* no arena under the tools or in full mode: the free fast path's accept then never runs */
-    if (!HAK_TOOLS_ON && !HAK_HARDEN_ON) arena_init();
+    /* no arena under the tools: the free fast path's accept then never runs.
+     * In full mode it runs, and hands every live Tiny block it finds to
+     * harden.c (heap_free_other: hak_tl_heap owns no slab) */
+    if (!HAK_TOOLS_ON) arena_init();
     atomic_store_explicit(&hak_ready, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     /* after hak_ready: glibc may malloc while registering the handlers */

@@ -127,6 +127,10 @@ bool hak_size_fits(const hak_where_t *w, const void *p, size_t a, size_t n, bool
 #define HAK_HARDEN_SLAB_MAX ((size_t)64 << 10)   /* larger requests: Huge blocks in full mode */
 void *harden_malloc(size_t n);            /* a zeroed block of n bytes, checked still zero */
 hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned char *p);
+/* free() (named fn) of a live tiny block at its own start, found through unit u */
+void harden_free_tiny(const hak_unit_t *u, unsigned char *p, const char *fn);
+/* the same, from the fast accept's heap_free_other (s: the block's slab): OK, or DOUBLE for a lost race */
+hak_free_status harden_free_slab(hak_slab_t *s, unsigned char *p);
 void harden_flush(void);                  /* the calling thread's quarantine back to its slabs */
 void harden_carved(const hak_slab_t *s, unsigned char *p);   /* a slot carved from a span: zeroed */
 
