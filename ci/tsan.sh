@@ -17,6 +17,7 @@ for t in threads churn forkt; do
     if [ "$rc" != 0 ] || [ "$n" != 0 ]; then
         fail=$((fail + 1)); echo "FAIL tsan $t: exit $rc, $n reports"
         printf '%s\n' "$out" | grep -A14 '^WARNING: ThreadSanitizer' | head -120
+        printf '%s\n' "$out" | grep -E '^FAIL ' | head -20   # failed checks, with their messages
     else
         pass=$((pass + 1))
     fi
