@@ -124,7 +124,6 @@ bool hak_size_fits(const hak_where_t *w, const void *p, size_t a, size_t n, bool
 #define HAK_HARDEN_ON __builtin_expect(hak_opt.harden_full, 0)
 #endif
 #define HAK_QUARANTINE 64u                 /* freed blocks each thread holds back (FIFO) */
-#define HAK_HARDEN_SLAB_MAX ((size_t)64 << 10)   /* larger requests: Huge blocks in full mode */
 void *harden_malloc(size_t n);            /* a zeroed block of n bytes, checked still zero */
 hak_free_status harden_free(hak_slab_t *s, unsigned char *user, const unsigned char *p);
 /* free() (named fn) of a live tiny block at its own start, found through unit u */

@@ -26,6 +26,7 @@
 
 #define HAK_TINY_MAXREQ  HAKMEM_TINY_MAX
 #define HAK_MID_MAXREQ   HAKMEM_MID_MAX
+#define HAK_HARDEN_SLAB_MAX 65536u    /* full mode (harden.c): larger requests are Huge blocks */
 
 #if HAK_CHUNK != HAK_SLAB * HAK_NSLAB
 #error "a chunk must be a whole number of slab units"

@@ -139,7 +139,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
     uintptr_t start = (uintptr_t)c + first;
     uint64_t key = hak_key(start);
     uint8_t kind = hak_class_is_tiny(cls) ? HAK_SLAB_TINY : HAK_SLAB_MID;
-    uint8_t cookie = (uint8_t)(1u + key % 252u);   /* 1..252: no state encodes to 0 (tag.h) */
+    uint8_t cookie = (uint8_t)(1u + key % HAK_COOKIE_MAX);   /* 1..HAK_COOKIE_MAX: no state encodes to 0 (tag.h) */
     s->free = NULL;
     s->left = 0;
     s->low_water = 0;

@@ -2,7 +2,7 @@
  *
  * Tiny: one tag byte at p - 1 (the last byte of the previous slot, or the
  *   slab's pad for slot 0).  tag = (cookie + state) % 256 with a per-slab
- *   cookie drawn from the process secret; cookie is in 1..252, so no state
+ *   cookie drawn from the process secret; cookie is in 1..HAK_COOKIE_MAX (252), so no state
  *   (FREE, ALLOC, REMOTE) encodes to 0 and a never-used (zero) slot decodes
  *   invalid.
  * Mid: a 16-byte header at p - 16: magic, class, and a check word
@@ -22,6 +22,7 @@
 #define HAK_ST_ALLOC  2u
 #define HAK_ST_REMOTE 3u   /* claimed by a remote free, on the slab's remote list (heap.c) */
                            /* the states are 0..3: "a state of this slab" is one compare */
+#define HAK_COOKIE_MAX 252u   /* cookies are 1..this (slab.c draws them): cookie + state never wraps to 0 */
 #define HAK_MID_MAGIC 0x6b6d6168u          /* "hamk" */
 #define HAK_ALIAS_MAGIC 0x616c6961u        /* "alia": header of an over-aligned pointer */
 
@@ -32,7 +33,7 @@ typedef struct hak_mid_hdr {
     uint64_t check;      /* hak_key(p) ^ state */
 } hak_mid_hdr_t;
 
-/*@ requires cookie <= 252;
+/*@ requires cookie <= HAK_COOKIE_MAX;
     requires state == HAK_ST_FREE || state == HAK_ST_ALLOC || state == HAK_ST_REMOTE;
     assigns \nothing;
     ensures encodes: \result == (cookie + state) % 256;
@@ -47,7 +48,7 @@ static inline uint8_t hak_tag_encode(uint8_t cookie, unsigned state)
  * once all are carved, the byte after the last slot) goes.  It is the
  * cookie itself: never 0 (the value a string overflow writes) and neither
  * of the three state tags. */
-/*@ requires 1 <= cookie <= 253;
+/*@ requires 1 <= cookie <= HAK_COOKIE_MAX + 1;
     assigns \nothing;
     ensures end: \result == cookie;
     ensures nonzero: \result != 0;
@@ -63,7 +64,7 @@ static inline uint8_t hak_tag_end(uint8_t cookie)
  * or anything else (invalid) */
 /*@ assigns \nothing;
     ensures decodes: \result == (tag + 256 - cookie) % 256;
-    ensures zero_invalid: 1 <= cookie <= 252 && tag == 0 ==>
+    ensures zero_invalid: 1 <= cookie <= HAK_COOKIE_MAX && tag == 0 ==>
                           \result != HAK_ST_FREE && \result != HAK_ST_ALLOC && \result != HAK_ST_REMOTE;
     behavior alloc: assumes tag == (cookie + HAK_ST_ALLOC) % 256;
       ensures \result == HAK_ST_ALLOC;
@@ -87,7 +88,7 @@ static inline unsigned hak_tag_state(uint8_t tag, uint8_t cookie)
                                       tag == (cookie + HAK_ST_FREE) % 256 ||
                                       tag == (cookie + HAK_ST_ALLOC) % 256 ||
                                       tag == (cookie + HAK_ST_REMOTE) % 256);
-    ensures zero: 1 <= cookie <= 252 && tag == 0 ==> \result == 0; */
+    ensures zero: 1 <= cookie <= HAK_COOKIE_MAX && tag == 0 ==> \result == 0; */
 static inline int hak_tag_next_ok(uint8_t tag, uint8_t cookie)
 {
     return hak_tag_state(tag, cookie) <= HAK_ST_REMOTE;

@@ -47,7 +47,7 @@ typedef struct hak_unit {
     uint32_t end;              /* chunk offset past the last carved user pointer */
     uint32_t stride;           /* distance between user pointers (class stride) */
     uint8_t  kind;             /* enum hak_slab_kind; UNUSED for free units and unit 0 */
-    uint8_t  cookie;           /* tiny tag cookie, 1..253 */
+    uint8_t  cookie;           /* tiny tag cookie, 1..HAK_COOKIE_MAX (tag.h) */
     uint8_t  cls;              /* size class */
     uint8_t  head;             /* unit index of the slab's head (its hak_slab_t) */
     struct hak_slab *slab;     /* == &chunk->slab[head]: saves the free path an index computation */
