@@ -42,6 +42,13 @@ static inline __attribute__((always_inline)) int hak_free_link_ok(const hak_slab
     return hak_fl_link_ok((const hak_free_t *)(const void *)q, s->key, s->start, s->span);
 }
 
+/* The second look alone, given q's tag t: not FREE, or FREE with its link. */
+static inline __attribute__((always_inline)) int hak_next_link_ok(const hak_slab_t *s, const unsigned char *q,
+                                                                  uint8_t t, uint8_t cookie)
+{
+    return likely(hak_tag_state(t, cookie) != HAK_ST_FREE) || hak_free_link_ok(s, q);
+}
+
 /* Both looks, for the owner of slab s freeing tiny block p: the tag after
  * p is one of the slab's (hak_tag_next_ok), and a FREE one has its link. */
 static inline __attribute__((always_inline)) int hak_next_ok_tiny_own(const hak_slab_t *s, const unsigned char *p,
@@ -50,7 +57,7 @@ static inline __attribute__((always_inline)) int hak_next_ok_tiny_own(const hak_
     const unsigned char *q = p + stride;
     uint8_t t = hak_tag_load(q, 0);
     if (unlikely(!hak_tag_next_ok(t, cookie))) return 0;
-    return likely(hak_tag_state(t, cookie) != HAK_ST_FREE) || hak_free_link_ok(s, q);
+    return hak_next_link_ok(s, q, t, cookie);
 }
 
 /* p: a mid user pointer of class cls, blocks stride bytes apart. */

@@ -181,6 +181,16 @@ void *harden_malloc(size_t n)
  * owner's list, or the remote list from FREE, not ALLOC).  Only the bytes
  * the lists will write over are checked here (a write there would be lost):
  * malloc checks the whole block when it hands it out, one scan, not two. */
+/* A FREE, zero block back to its slab: the owner's local list, or the
+ * remote list when the slab is another thread's (or the thread has no heap). */
+static void to_slab(hak_heap_t *me, hak_slab_t *s, unsigned char *user)
+{
+    if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
+        heap_free_body(me, s, user, s->kind == HAK_SLAB_TINY, 0);
+    else if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK)
+        hak_fatal(HAK_QTAG_MSG, user);
+}
+
 static inline __attribute__((always_inline)) void evict(const q_ent_t *e, int may_stash)
 {
     hak_slab_t *s = e->s;
@@ -202,33 +212,26 @@ static inline __attribute__((always_inline)) void evict(const q_ent_t *e, int ma
         memset(e->p - HAK_MID_HDR, 0, HAK_MID_HDR);   /* the retired alias header */
     }
     hak_heap_t *me = hak_tl_own;
-    if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
-        unsigned c = s->cls;
-        if (may_stash && e->p == user && hak_class_is_tiny(c)) {
-            stash_t *t = &stash[c];
-            unsigned k = t->top++ % HAK_STASH;
-            if (t->n < HAK_STASH) {
-                t->n++;
-                t->s[k] = s;
-                t->b[k] = user;
-                return;
-            }
-            /* full: the oldest (in slot k) goes to its slab instead */
-            hak_slab_t *os = t->s[k];
-            unsigned char *ob = t->b[k];
+    unsigned c = s->cls;
+    if (may_stash && e->p == user && hak_class_is_tiny(c) && me != &hak_empty_heap &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
+        stash_t *t = &stash[c];
+        unsigned k = t->top++ % HAK_STASH;
+        if (t->n < HAK_STASH) {
+            t->n++;
             t->s[k] = s;
             t->b[k] = user;
-            s = os;
-            user = ob;
-            if (atomic_load_explicit(&s->owner, memory_order_relaxed) != me) {
-                if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK) hak_fatal(HAK_QTAG_MSG, user);
-                return;
-            }
+            return;
         }
-        heap_free_body(me, s, user, s->kind == HAK_SLAB_TINY, 0);
+        /* full: the oldest (in slot k) goes to its slab instead */
+        hak_slab_t *os = t->s[k];
+        unsigned char *ob = t->b[k];
+        t->s[k] = s;
+        t->b[k] = user;
+        s = os;
+        user = ob;
     }
-    else if (heap_free_remote_from(s, user, HAK_ST_FREE) != HAK_FREE_OK)
-        hak_fatal(HAK_QTAG_MSG, user);
+    to_slab(me, s, user);
 }
 
 /* Into the ring; the oldest entry falls out. */
@@ -252,8 +255,7 @@ static bool free_link_intact(const hak_slab_t *s, const unsigned char *q)
     if (w == 0) return true;
     /* quarantined with its retired alias header first: magic, then the distance back */
     if ((uint32_t)w == HAK_ALIAS_MAGIC && (w >> 32) < HAK_SLAB) return true;
-    const hak_free_t *n = hak_fl_dec((uintptr_t)w, s->key, (const hak_free_t *)(const void *)q);
-    return hak_fl_in_range(n, hak_slab_start(s), s->span);
+    return hak_fl_link_ok((const hak_free_t *)(const void *)q, s->key, hak_slab_start(s), s->span);
 }
 
 static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)
@@ -355,11 +357,7 @@ void harden_flush(void)
         while (t->n > 0) {
             unsigned k = --t->top % HAK_STASH;
             t->n--;
-            hak_slab_t *s = t->s[k];
-            if (me != &hak_empty_heap && atomic_load_explicit(&s->owner, memory_order_relaxed) == me)
-                heap_free_body(me, s, t->b[k], 1, 0);
-            else if (heap_free_remote_from(s, t->b[k], HAK_ST_FREE) != HAK_FREE_OK)
-                hak_fatal(HAK_QTAG_MSG, t->b[k]);
+            to_slab(me, t->s[k], t->b[k]);
         }
     }
 }

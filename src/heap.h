@@ -131,8 +131,7 @@ HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p, int exact)
         /* the caller checked the tag after p; the owner also checks a FREE one's link (guard.h) */
 #if !HAK_LEAN   /* measurement build only: issue 12's cost (types.h) */
         unsigned char *q = p + s->stride;
-        if (tiny && hak_tag_state(hak_tag_load(q, 0), s->cookie) == HAK_ST_FREE && unlikely(!hak_free_link_ok(s, q)))
-            hak_fatal(HAK_OVERFLOW_MSG, p);
+        if (tiny && unlikely(!hak_next_link_ok(s, q, hak_tag_load(q, 0), s->cookie))) hak_fatal(HAK_OVERFLOW_MSG, p);
 #endif
         if (exact && !slot_claim(s, p, HAK_ST_FREE, 0)) return HAK_FREE_DOUBLE;
         heap_free_body(h, s, p, tiny, 0);
