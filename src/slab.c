@@ -69,13 +69,17 @@ static unsigned span_units(unsigned c)
     return best;
 }
 
-/* first run of k free units in mask, or 0 */
+/* first run of k free units in mask, or 0 (unit 0 is the descriptor).
+ * Bit u of m ends up set iff units u..u+k-1 are all in mask: k - 1 shifts
+ * and ands instead of a scan of every start (slab_new runs it on every
+ * chunk; the scan was 8 % of rptest's instructions).  The shifts bring in
+ * zeroes, so no run reaches past unit HAK_NSLAB - 1. */
 static unsigned find_run(uint32_t mask, unsigned k)
 {
-    uint32_t run = (1u << k) - 1u;   /* k <= 31: spans never cover unit 0 */
-    for (unsigned u = 1; u + k <= HAK_NSLAB; u++)
-        if (((mask >> u) & run) == run) return u;
-    return 0;
+    uint32_t m = mask & ~1u;   /* k <= 31: spans never cover unit 0 */
+    for (unsigned i = 1; i < k && m != 0; i++)
+        m &= mask >> i;
+    return m != 0 ? (unsigned)__builtin_ctz(m) : 0;
 }
 
 static hak_chunk_t *chunk_new(void)
