@@ -314,6 +314,38 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     return u;
 }
 
+/* The same fast accept for a mid block (free_dispatch.c: free_mid): the
+ * unit of p when p is the start of a live mid block (its header's magic,
+ * class and keyed state ALLOC), NULL for anything else.  *chkp gets the
+ * header's check word as read: the owner's free writes it back flipped to
+ * FREE without mixing the key again.  A non-NULL result implies
+ * hak_classify(p) == HAK_FREE_OK. */
+/*@ requires \valid(cp) && \valid(chkp) && \separated(cp, chkp);
+    requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
+    assigns *cp, *chkp;
+    ensures live: \result != \null ==>
+      HAK_L_DESC((uintptr_t)p) != \null &&
+      HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
+      \result == HAK_L_UNIT((uintptr_t)p) && *cp == HAK_L_DESC((uintptr_t)p) &&
+      \result->kind == HAK_SLAB_MID && hak_grid(\result, (uintptr_t)p % HAK_CHUNK) &&
+      hak_mverdict(p, \result->cls, hak_keyf((uintptr_t)p, hak_secret) ^ hak_hdr_chk(p)) == HAK_FREE_OK &&
+      *chkp == hak_hdr_chk(p); */
+static inline hak_unit_t *hak_mid_live(const unsigned char *p, hak_chunk_t **cp, uint64_t *chkp)
+{
+    uintptr_t a = (uintptr_t)p;
+    hak_chunk_t *c = arena_chunk(a) /*@ ghost (p) */;
+    if (c == NULL) return NULL;
+    uintptr_t off = a % HAK_CHUNK;
+    hak_unit_t *u = &c->unit[off / HAK_SLAB];
+    if (u->kind != HAK_SLAB_MID || !hak_on_grid(off, u->first, hak_unit_end(u), u->stride, u->recip)) return NULL;
+    hak_mid_hdr_t h = hak_hdr_load(p, 0);
+    if (h.magic != HAK_MID_MAGIC || h.aux != u->cls) return NULL;
+    if (hak_hdr_state(h.check, hak_key(a)) != HAK_ST_ALLOC) return NULL;
+    *cp = c;
+    *chkp = h.check;
+    return u;
+}
+
 /*@ requires \valid(w);
     requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
     assigns w->chunk, w->user, w->unit;

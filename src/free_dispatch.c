@@ -190,17 +190,41 @@ static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, si
     return false;
 }
 
+/* What free_fast does not accept: a live mid block of the calling thread's
+ * own slab is freed here, with one look at its header (hak_mid_live, which
+ * leaves the check word it read: the FREE word is that one flipped, so the
+ * key is mixed for the next header's check only); everything else takes
+ * the full gate.  Out of line, so the tiny path stays as it is; the
+ * unsized frees only (a sized free checks its size in the gate). */
+__attribute__((noinline)) static void free_mid(unsigned char *p, const char *fn)
+{
+    hak_chunk_t *c;
+    uint64_t chk;
+    hak_unit_t *u = hak_mid_live(p, &c, &chk);
+    if (likely(u != NULL)) {
+        hak_slab_t *s = u->slab;
+        hak_heap_t *h = hak_tl_heap;
+        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+            if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+            hak_hdr_set_check(p, chk ^ (HAK_ST_ALLOC ^ HAK_ST_FREE), 0);
+            heap_free_push(h, s, p, 0);
+            return;
+        }
+    }
+    hak_free_named(p, fn);
+}
+
 void hak_free(void *p)
 {
     if (free_fast(p, 0, 0, "free")) return;
-    hak_free_named(p, "free");
+    free_mid(p, "free");
 }
 
 /* free() under another name (C++ delete) */
 void hak_free_fast_named(void *p, const char *fn)
 {
     if (free_fast(p, 0, 0, fn)) return;
-    hak_free_named(p, fn);
+    free_mid(p, fn);
 }
 
 /* ------------------------------------------------------------ sized frees */

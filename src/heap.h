@@ -81,15 +81,22 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);
 hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact);
 
-HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
+/* The owner's free once p is marked FREE: onto the local list, and the
+ * countdown. */
+HAK_INLINE void heap_free_push(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tools)
 {
-    if (tools) hak_san_free(p, slab_usable(s));
-    slot_mark(s, p, HAK_ST_FREE, tiny, tools);
     if (tools) hak_san_internal(p, sizeof(hak_free_t));
     hak_fl_push(&s->free, (hak_free_t *)(void *)p, s->key);
     if (tools) hak_san_internal_done(p, sizeof(hak_free_t));
     if (unlikely(countdown_done(&s->left)))
         heap_free_slow(h, s);
+}
+
+HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
+{
+    if (tools) hak_san_free(p, slab_usable(s));
+    slot_mark(s, p, HAK_ST_FREE, tiny, tools);
+    heap_free_push(h, s, p, tools);
 }
 
 void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p);   /* out of line: heap.c */

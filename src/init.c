@@ -11,6 +11,7 @@
 #include "sanitize.h"
 
 uint64_t hak_secret;
+uint64_t hak_secret_mul[2];
 _Atomic int hak_ready;
 int hak_tools;
 
@@ -53,6 +54,9 @@ void hak_init_slow(void)
     }
     os_random(&hak_secret, sizeof hak_secret);
     hak_secret |= 1u;
+    os_random(hak_secret_mul, sizeof hak_secret_mul);
+    hak_secret_mul[0] |= 1u;
+    hak_secret_mul[1] |= 1u;
     hak_tools = tools_wanted();
     env_init();
     if (hak_tools) hak_opt.harden_full = 0;   /* the tools' slow paths win (harden.c) */

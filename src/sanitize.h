@@ -197,6 +197,16 @@ HAK_INBAND void hak_hdr_flip(unsigned char *p, uint64_t x, int tools)
     HAK_VG_CLOSE(tools, p - 16, 16);
 }
 
+/* The check word alone (magic and class stay): the owner's free of a mid
+ * block whose ALLOC word it has just read (free_dispatch.c: free_mid). */
+HAK_INBAND void hak_hdr_set_check(unsigned char *p, uint64_t check, int tools)
+{
+    hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
+    HAK_VG_OPEN(tools, p - 16, 16);
+    __atomic_store_n(&h->check, check, __ATOMIC_RELAXED);   /* see hak_hdr_load */
+    HAK_VG_CLOSE(tools, p - 16, 16);
+}
+
 HAK_INBAND int hak_hdr_cas_check(unsigned char *p, uint64_t want, uint64_t now, int tools)
 {
     hak_mid_hdr_t *h = (hak_mid_hdr_t *)(void *)(p - 16);
