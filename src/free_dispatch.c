@@ -190,11 +190,11 @@ static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, si
     return false;
 }
 
-/* What free_fast does not accept: a live mid block of the calling thread's
- * own slab is freed here, with one look at its header (hak_mid_live, which
- * leaves the check word it read: the FREE word is that one flipped, so the
- * key is mixed for the next header's check only); everything else takes
- * the full gate.  Out of line, so the tiny path stays as it is; the
+/* What free_fast does not accept: a live mid block is freed here, with one
+ * look at its header (hak_mid_live, which leaves the check word it read:
+ * the owner's FREE word is that one flipped, so the key is mixed for the
+ * next header's check only), another thread's going to its remote list as
+ * from the gate; everything else takes the full gate.  Out of line, so the tiny path stays as it is; the
  * unsized frees only (a sized free checks its size in the gate). */
 __attribute__((noinline)) static void free_mid(unsigned char *p, const char *fn)
 {
@@ -208,6 +208,11 @@ __attribute__((noinline)) static void free_mid(unsigned char *p, const char *fn)
             if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
             hak_hdr_set_check(p, chk ^ (HAK_ST_ALLOC ^ HAK_ST_FREE), 0);
             heap_free_push(h, s, p, 0);
+            return;
+        }
+        if (!HAK_HARDEN_ON) {   /* another thread's: its remote list (full mode: the gate's harden_free) */
+            if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+            if (unlikely(heap_free_other(s, p, 0) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
             return;
         }
     }
