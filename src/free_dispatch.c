@@ -194,28 +194,34 @@ static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, si
  * look at its header (hak_mid_live, which leaves the check word it read:
  * the owner's FREE word is that one flipped, so the key is mixed for the
  * next header's check only), another thread's going to its remote list as
- * from the gate; everything else takes the full gate.  Out of line, so the tiny path stays as it is; the
- * unsized frees only (a sized free checks its size in the gate). */
-__attribute__((noinline)) static void free_mid(unsigned char *p, const char *fn)
+ * from the gate.  `sized` (a constant in each instance) adds the size test
+ * of a sized free, the proved hak_mid_size_fits (sized.c has the whole
+ * rule).  False: the caller takes its full gate.  Inlined into two
+ * out-of-line callers, so the tiny path stays as it is. */
+static inline __attribute__((always_inline)) bool free_mid_body(unsigned char *p, size_t n, int sized,
+                                                                const char *fn)
 {
     hak_chunk_t *c;
     uint64_t chk;
     hak_unit_t *u = hak_mid_live(p, &c, &chk);
-    if (likely(u != NULL)) {
-        hak_slab_t *s = u->slab;
-        hak_heap_t *h = hak_tl_heap;
-        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-            if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
-            hak_hdr_set_check(p, chk ^ (HAK_ST_ALLOC ^ HAK_ST_FREE), 0);
-            heap_free_push(h, s, p, 0);
-            return;
-        }
-        if (!HAK_HARDEN_ON) {   /* another thread's: its remote list (full mode: the gate's harden_free) */
-            if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
-            if (unlikely(heap_free_other(s, p, 0) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
-            return;
-        }
+    if (unlikely(u == NULL) || (sized && unlikely(!hak_mid_size_fits(n, u->cls)))) return false;
+    hak_slab_t *s = u->slab;
+    hak_heap_t *h = hak_tl_heap;
+    if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+        hak_hdr_set_check(p, chk ^ (HAK_ST_ALLOC ^ HAK_ST_FREE), 0);
+        heap_free_push(h, s, p, 0);
+        return true;
     }
+    if (HAK_HARDEN_ON) return false;   /* another thread's, full mode: the gate's harden_free */
+    if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+    if (unlikely(heap_free_other(s, p, 0) != HAK_FREE_OK)) hak_report(HAK_FREE_DOUBLE, p, fn);
+    return true;
+}
+
+__attribute__((noinline)) static void free_mid(unsigned char *p, const char *fn)
+{
+    if (free_mid_body(p, 0, 0, fn)) return;
     hak_free_named(p, fn);
 }
 
@@ -251,10 +257,17 @@ HAK_COLD static void free_sized_slow(void *p, size_t a, size_t n, bool sized, co
     hak_report(st, p, fn);
 }
 
+/* free_sized's mid block: the fast accept, else the gate */
+__attribute__((noinline)) static void free_mid_sized(void *p, size_t n, const char *fn)
+{
+    if (free_mid_body(p, n, 1, fn)) return;
+    free_sized_slow(p, 0, n, true, fn);
+}
+
 void hak_free_sized_named(void *p, size_t n, const char *fn)
 {
     if (free_fast(p, n, 1, fn)) return;
-    free_sized_slow(p, 0, n, true, fn);
+    free_mid_sized(p, n, fn);
 }
 
 void hak_free_aligned_sized_named(void *p, size_t a, size_t n, const char *fn)
@@ -273,7 +286,7 @@ void hak_free_aligned_named(void *p, size_t a, const char *fn)
 void hak_free_sized(void *p, size_t n)
 {
     if (free_fast(p, n, 1, "free_sized")) return;
-    free_sized_slow(p, 0, n, true, "free_sized");
+    free_mid_sized(p, n, "free_sized");
 }
 
 void hak_free_aligned_sized(void *p, size_t a, size_t n)

@@ -18,4 +18,16 @@ static inline int hak_tiny_size_fits(size_t n, unsigned cls)
 {
     return n <= HAK_TINY_MAXREQ && hak_tiny_class(n) == cls;
 }
+/* The same for a live Mid block at its own start (free_dispatch.c:
+ * free_mid, the sized frees' fast accept): cls is the class of n. */
+/*@ requires cls < HAK_NCLASS;
+    assigns \nothing;
+    ensures \result == 0 || \result == 1;
+    ensures fits: \result == 1 <==>
+      (HAK_TINY_MAXREQ < n <= HAK_MID_MAXREQ && HAK_NTINY <= cls && n <= hak_usable(cls) &&
+       (cls == HAK_NTINY || hak_usable(cls - 1) < n)); */
+static inline int hak_mid_size_fits(size_t n, unsigned cls)
+{
+    return n > HAK_TINY_MAXREQ && n <= HAK_MID_MAXREQ && hak_mid_class(n) == cls;
+}
 #endif
