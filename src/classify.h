@@ -252,7 +252,8 @@ __attribute__((noinline)) static hak_alias_res_t hak_classify_alias(hak_chunk_t 
     if (!hak_hdr_tool_ok(p)) return r;
     hak_mid_hdr_t h = hak_hdr_read(p);
     if (h.magic != HAK_ALIAS_MAGIC) return r;
-    uint64_t st = hak_hdr_state(h.check, hak_key(a));
+    /* retired (freed) headers hold no key: read as FREE */
+    uint64_t st = h.check == HAK_ALIAS_RETIRED ? HAK_ST_FREE : hak_hdr_state(h.check, hak_key(a));
     if (st != HAK_ST_ALLOC && st != HAK_ST_FREE) return r;
     if (h.aux < HAK_MID_HDR || h.aux > off - u->first) return r;
     uintptr_t roff = off - h.aux;

@@ -52,9 +52,11 @@ __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t
     if (c->kind == HAK_CHUNK_HUGE) return huge_free(c);
     if ((unsigned char *)p != w->user) {
         /* retire the alias header first, so a second free of p reads DOUBLE
-         * (through the accessor: under the tools the header is closed) */
+         * (through the accessor: under the tools the header is closed); the
+         * retired word is keyless: the block, handed out again with the
+         * header inside it, must not show a key (SECURITY.md) */
         uint64_t k = hak_key((uintptr_t)p);
-        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), hak_hdr_check(k, HAK_ST_FREE), HAK_TOOLS_RT))
+        if (!hak_hdr_cas_check(p, hak_hdr_check(k, HAK_ST_ALLOC), HAK_ALIAS_RETIRED, HAK_TOOLS_RT))
             return HAK_FREE_DOUBLE;
     }
     if (HAK_HARDEN_ON) return harden_free(w->unit->slab, w->user, p);   /* full mode: quarantine */

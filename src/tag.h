@@ -25,6 +25,8 @@
 #define HAK_COOKIE_MAX 252u   /* cookies are 1..this (slab.c draws them): cookie + state never wraps to 0 */
 #define HAK_MID_MAGIC 0x6b6d6168u          /* "hamk" */
 #define HAK_ALIAS_MAGIC 0x616c6961u        /* "alia": header of an over-aligned pointer */
+#define HAK_ALIAS_RETIRED 0u               /* check word of a freed alias header: keyless, so the
+                                              block handed out again holds no key (it reads DOUBLE) */
 
 /* mid header layout (16 bytes, user pointer follows) */
 typedef struct hak_mid_hdr {

@@ -522,6 +522,38 @@ static void test_no_link_leak(const family *f)
     }
 }
 
+/* A freed aligned block keeps its alias header inside the real block (a
+ * second free of the aligned pointer must read DOUBLE), and the next malloc
+ * of that class hands the block out with the header in it.  Its check word
+ * must hold no key: the keyed form gave hak_key of a known address, and
+ * with the old mixer the secret (SECURITY.md).  malloc(n + a) is the real
+ * block's class (sized.c), and the owner's list hands it back first. */
+static void test_no_alias_key(const family *f)
+{
+    int found = 0, keyed = 0;
+    for (size_t a = 32; a <= 4096; a *= 2) {
+        unsigned char *p = f->aligned_alloc(a, 100);
+        if (!p) continue;
+        f->free(p);
+        unsigned char *b = f->malloc(100 + a);
+        if (b && b + 16 <= p && p <= b + 100 + a) {
+            struct { uint32_t magic, aux; uint64_t check; } h;
+            memcpy(&h, p - 16, sizeof h);
+            T_PEEKED(&h, sizeof h);
+            if (h.magic == 0x616c6961u) {   /* HAK_ALIAS_MAGIC */
+                found++;
+                if (h.check != 0) keyed++;
+            }
+        }
+        f->free(b);
+    }
+    CHECK(keyed == 0, "%s: %d retired alias headers handed out with a keyed check word", f->name, keyed);
+#if !defined(__SANITIZE_ADDRESS__)
+    if (!RUNNING_ON_VALGRIND)
+        CHECK(found > 0, "%s: no retired alias header found in a reused block (the test saw nothing)", f->name);
+#endif
+}
+
 /* A released span keeps its bytes until it is purged, and a slab of another
  * class carved from it hands them out inside its blocks.  The old slots'
  * links (keyed by the span's start, so by the new slab's key too) and mid
@@ -870,6 +902,7 @@ int main(void)
         test_no_link_leak(f);
         test_no_stale_links(f, 16, 40, 6000);        /* tiny span reused by another tiny class */
         test_no_stale_links(f, 20000, 3000, 12);     /* mid span reused by another mid class */
+        test_no_alias_key(f);
     }
 #ifndef HAK_CORE_ONLY
     t_section("glibc extras: valloc pvalloc trim stats mallinfo2 mallopt");
