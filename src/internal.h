@@ -30,8 +30,8 @@ int  hak_trylock(void);                /* 1 when taken; for paths that must neve
  * (8 instructions, not 16: a mid free computes two keys) and, unlike that
  * bijection of address ^ secret, one leaked key (a retired alias header, a
  * list link) no longer gives the secret back by inversion: it is one
- * equation in four secret words. */
-extern uint64_t hak_secret_mul[2];     /* odd, from the same getrandom() as hak_secret */
+ * equation in three secret words. */
+extern uint64_t hak_secret_mul[2];     /* odd, drawn by getrandom() at init like hak_secret */
 static inline uint64_t hak_key(uintptr_t a)
 {
     uint64_t x = ((uint64_t)a ^ hak_secret) * hak_secret_mul[0];
