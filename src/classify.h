@@ -81,20 +81,7 @@ static inline uint64_t hak_key(uintptr_t a);
  * multiple of stride, so a wrong recip could only reject a slot, never
  * accept one off the grid.  No product wraps: d < 2^32 and recip <= 2^32,
  * so d * recip < 2^64, and q <= d, so q * stride < 2^64. */
-/*@ lemma hak_recip_bounds: \forall integer s; s > 0 ==>
-      4294967296 <= s * hak_recip(s) < 4294967296 + s;
-    lemma hak_recip_le: \forall integer s; s > 0 ==> 0 < hak_recip(s) <= 4294967296;
-    lemma hak_div_exact: \forall integer q, r; q >= 0 && 0 <= r < 4294967296 ==>
-      (q * 4294967296 + r) / 4294967296 == q;
-    lemma hak_mul_mod: \forall integer q, s; q >= 0 && s > 0 ==> (q * s) % s == 0;
-    lemma hak_recip_exact: \forall integer q, s; q >= 0 && s > 0 && q * s < 4294967296 ==>
-      (q * (s * hak_recip(s))) / 4294967296 == q;
-    lemma hak_mod_zero: \forall integer d, s; d >= 0 && s > 0 && d % s == 0 ==> d / s * s == d && d / s >= 0;
-    lemma hak_recip_split: \forall integer d, s; d >= 0 && s > 0 && d % s == 0 ==>
-      d * hak_recip(s) == (d / s) * (s * hak_recip(s));
-    lemma hak_recip_grid: \forall integer d, s; 0 <= d < 4294967296 && s > 0 && d % s == 0 ==>
-      (d * hak_recip(s)) / 4294967296 * s == d;
-*/
+/* (the lemmas behind it are in types.h, beside hak_recip) */
 /*@ requires stride > 0;
     requires recip: recip == hak_recip(stride);
     assigns \nothing;

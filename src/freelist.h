@@ -52,6 +52,11 @@ static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_
       0 <= slot <= 18446744073709551615 ==> hak_fl_x(v, key, slot) == (v ^ key ^ slot);
 */
 
+/*@ // slot q < cap of a grid of stride stride from start
+    predicate hak_fl_slot(integer n, integer start, integer stride, integer cap) =
+      start <= n < start + cap * stride && (n - start) % stride == 0;
+*/
+
 /* a decoded link is acceptable: NULL or inside [start, start + span).  One
  * unsigned compare: below start the difference wraps to >= span. */
 /*@ requires uptr: 0 <= (uintptr_t)n <= 18446744073709551615;
@@ -90,35 +95,70 @@ static inline void hak_fl_push(hak_free_t **head, hak_free_t *b, uintptr_t key)
     *head = b;
 }
 
+/* A decoded link is acceptable to the pop: NULL, or a slot of the slab's
+ * grid, start + q * stride with q < cap.  q = d * recip / 2^32 is d / stride
+ * when d is (types.h, hak_recip_grid); the test q < cap && q * stride == d
+ * accepts only slots whatever recip is (q * stride never wraps: q < 2^32,
+ * stride < 2^32), so a wrong recip could only reject a link.  Below start
+ * the difference wraps to at least 2^64 - start >= cap * stride, which no
+ * q < cap reaches.  d * recip wraps there on purpose (nowrapcheck). */
+/*@ requires uptr: 0 <= (uintptr_t)n <= 18446744073709551615;
+    requires stride: stride > 0;
+    requires nowrap: start + cap * stride <= 18446744073709551616;
+    requires small: cap * stride < 4294967296;
+    requires recip: recip == hak_recip(stride);
+    assigns \nothing;
+    ensures \result == 0 || \result == 1;
+    ensures grid: \result == 1 <==> (n == \null || hak_fl_slot((uintptr_t)n, start, stride, cap)); */
+static inline int hak_fl_in_grid(const hak_free_t *n, uintptr_t start, uint32_t stride, uint32_t recip, uint32_t cap)
+{
+    uintptr_t d = (uintptr_t)n - start;
+    uint64_t q = d * recip / 4294967296u;
+    //@ assert d_above: (uintptr_t)n >= start ==> d == (uintptr_t)n - start;
+    //@ assert d_below: (uintptr_t)n < start ==> d == (uintptr_t)n - start + 18446744073709551616;
+    //@ assert q_small: q < 4294967296;
+    //@ assert in_slot: hak_fl_slot((uintptr_t)n, start, stride, cap) ==> d < 4294967296 && d * recip < 18446744073709551616 && q == d * recip / 4294967296;
+    //@ assert slot_q: hak_fl_slot((uintptr_t)n, start, stride, cap) ==> q * stride == d;
+    //@ assert slot_cap: hak_fl_slot((uintptr_t)n, start, stride, cap) ==> q < cap;
+    //@ assert q_cap: q < cap ==> q * stride < cap * stride;
+    //@ assert sound: q < cap && q * stride == d ==> (uintptr_t)n >= start;
+    //@ assert sound_mod: q < cap && q * stride == d ==> ((uintptr_t)n - start) % stride == 0;
+    return n == NULL || (q < cap && q * stride == d);
+}
+
 /* Unlink b, the head of the list at *head: decode its link and follow it
- * only if it stays in [start, start + span).  1: *head is b's successor and
- * b's link word is zero, so the block handed out shows no encoded link (one
- * read of a fresh block would otherwise give next ^ key ^ b, the key);
- * 0: the link is corrupted, and *head and b are left as they were.
- * (heap_pop's step.) */
+ * only if it is a slot of the slab's grid (hak_fl_in_grid).  1: *head is
+ * b's successor and b's link word is zero, so the block handed out shows no
+ * encoded link (one read of a fresh block would otherwise give
+ * next ^ key ^ b, the key); 0: the link is corrupted, and *head and b are
+ * left as they were.  (heap_pop's step: with every link on the grid, the
+ * list holds only slots, and the pop hands out only slots.) */
 /*@ requires \valid(head) && \valid(b) && \separated(head, b);
     requires *head == b;
     requires uptr: 0 <= (uintptr_t)b <= 18446744073709551615;
-    requires nowrap: start + span <= 18446744073709551616;
+    requires stride: stride > 0;
+    requires nowrap: start + cap * stride <= 18446744073709551616;
+    requires small: cap * stride < 4294967296;
+    requires recip: recip == hak_recip(stride);
     assigns *head, b->next_enc;
     behavior linked:
       assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) == \null ||
-              start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span;
+              hak_fl_slot(hak_fl_x(b->next_enc, key, (uintptr_t)b), start, stride, cap);
       ensures \result == 1;
       ensures next: *head == (hak_free_t *)hak_fl_x(\old(b->next_enc), key, (uintptr_t)b);
       ensures cleared: b->next_enc == 0;
     behavior corrupt:
       assumes (hak_free_t *)hak_fl_x(b->next_enc, key, (uintptr_t)b) != \null &&
-              !(start <= hak_fl_x(b->next_enc, key, (uintptr_t)b) < start + span);
+              !hak_fl_slot(hak_fl_x(b->next_enc, key, (uintptr_t)b), start, stride, cap);
       ensures \result == 0;
       ensures *head == b;
       ensures kept: b->next_enc == \old(b->next_enc);
     complete behaviors; disjoint behaviors; */
 static inline int hak_fl_pop(hak_free_t **head, hak_free_t *b, uintptr_t key,
-                             uintptr_t start, uintptr_t span)
+                             uintptr_t start, uint32_t stride, uint32_t recip, uint32_t cap)
 {
     hak_free_t *nx = hak_fl_dec(b->next_enc, key, b);
-    if (!hak_fl_in_range(nx, start, span)) return 0;
+    if (!hak_fl_in_grid(nx, start, stride, recip, cap)) return 0;
     *head = nx;
 #if !HAK_LEAN   /* measurement build only: issue 12's cost (types.h) */
     b->next_enc = 0;

@@ -166,7 +166,8 @@ void *harden_malloc(size_t n)
         return p;
     }
     if (likely(b != NULL))
-        p = hak_class_is_tiny(c) ? heap_pop_body(h, s, b, c, 1, 0) : heap_pop_body(h, s, b, c, 0, 0);
+        p = hak_class_is_tiny(c) ? heap_pop_slot(h, s, b, c, s->start, 1, 0)
+                                 : heap_pop_slot(h, s, b, c, s->start, 0, 0);
     else if ((p = heap_alloc_slow(n)) == NULL)
         return NULL;
     /* the next pop of the class reads the new head's link, and then scans it */

@@ -424,10 +424,9 @@ void *heap_alloc_slow(size_t n)
             if (refill(s)) {
                 /* make s the head so the fast path finds it */
                 if (h->avail[c] != s) { avail_remove(h, s); avail_push(h, s); }
-                if (HAK_TOOLS_ON)
-                    return heap_pop_body(h, s, s->free, c, hak_class_is_tiny(c), 1);
-                return hak_class_is_tiny(c) ? heap_pop_body(h, s, s->free, c, 1, 0)
-                                            : heap_pop_body(h, s, s->free, c, 0, 0);
+                if (HAK_TOOLS_ON) return heap_pop_tools(h, s, c);
+                return hak_class_is_tiny(c) ? heap_pop_slot(h, s, s->free, c, s->start, 1, 0)
+                                            : heap_pop_slot(h, s, s->free, c, s->start, 0, 0);
             }
             hak_slab_t *nx = s->next ? s->next : &hak_empty_slab;
             park_full(h, s);

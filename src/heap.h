@@ -47,24 +47,76 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
     return hak_class_usable(s->cls);
 }
 
-/* Take block b (the head of s's local list) for class c. */
-HAK_INLINE void *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned c, int tiny, int tools)
+/* Take block b, the head of s's local list, for class c: the malloc pop.
+ * start is s->start (the tools' instance derives it: heap_pop_tools).  The
+ * block is seen through three typed views of its address, which the caller
+ * makes (heap_pop_slot): b its link word, p its bytes (the tiny tag is
+ * p[-1]), hd its mid header (the 16 bytes in front of it).  The proved
+ * contract: with every link of the list on the slab's grid (the invariant,
+ * kept by every push: frees of checked slots, the carve, the remote
+ * collection's grid test), the block handed out is b, a slot of the grid
+ * (16-aligned: size_class.h, hak_slot_aligned) whose tag or header reads ALLOC, and the list left behind keeps
+ * the invariant; a link off the grid, or a tiny slot whose tag does not
+ * read FREE, is fatal (hak_fatal does not return).  The tool hooks are
+ * outside it (heap_pop_tools). */
+/*@ requires \valid(h) && \valid(s) && \valid(b);
+    requires c < HAK_NCLASS;
+    requires views: (uintptr_t)p == (uintptr_t)b && (uintptr_t)hd == (uintptr_t)b - 16;
+    requires tag: tiny ==> \valid(p - 1);
+    requires hdr: !tiny ==> \valid(hd);
+    requires sep: \separated(h, s, b);
+    requires sep_tag: tiny ==> \separated(p - 1, h, s, b);
+    requires sep_hdr: !tiny ==> \separated(hd, h, s, b);
+    requires head: s->free == b;
+    requires start: start == s->start;
+    requires cookie: s->cookie <= HAK_COOKIE_MAX;
+    requires align: start % 16 == 0 && s->stride % 16 == 0 && s->stride > 0;
+    requires grid: start + s->capacity * s->stride <= 18446744073709551616 &&
+                   s->capacity * s->stride < 4294967296 && s->recip == hak_recip(s->stride);
+    requires slot: hak_fl_slot((uintptr_t)b, start, s->stride, s->capacity);
+    requires left: s->left < 2147483647;
+    requires count: h->nalloc[c] < 18446744073709551615;
+    assigns s->free, b->next_enc, s->left, h->nalloc[c], *(p - 1), hd->check;
+    ensures block: \result == b;
+    ensures on_grid: hak_fl_slot((uintptr_t)\result, start, s->stride, s->capacity);
+    ensures list: s->free == \null || hak_fl_slot((uintptr_t)s->free, start, s->stride, s->capacity);
+    ensures cleared: b->next_enc == 0;
+    ensures tiny_was_free: tiny ==> \old(*(p - 1)) == (s->cookie + HAK_ST_FREE) % 256;
+    ensures tiny_alloc: tiny ==> *(p - 1) == (s->cookie + HAK_ST_ALLOC) % 256;
+    ensures mid_alloc: !tiny ==> hd->check == (\old(hd->check) ^ (HAK_ST_FREE ^ HAK_ST_ALLOC));
+    ensures counted: s->left == \old(s->left) + 1; */
+HAK_INLINE hak_free_t *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned char *p,
+                               hak_mid_hdr_t *hd, unsigned c, uintptr_t start, int tiny, int tools)
 {
-    if (tools) hak_san_internal(b, sizeof *b);
     uint8_t cookie = s->cookie;   /* once: the stores below could alias it for the compiler */
-    /* the proved pop (freelist.h): a forged link must land in the slab, and
-     * here also on a slot whose tag says FREE */
-    if (unlikely(!hak_fl_pop(&s->free, b, s->key, tools ? hak_slab_start(s) : s->start, s->span)) ||
-        (tiny && unlikely(hak_tag_load((unsigned char *)b, tools) != hak_tag_encode(cookie, HAK_ST_FREE))))
-        hak_fatal("corrupted free list (heap overflow into a free block?)", b);
+    if (unlikely(!hak_fl_pop(&s->free, b, s->key, start, s->stride, s->recip, s->capacity)) ||
+        (tiny && unlikely(hak_tag_load(p, tools) != hak_tag_encode(cookie, HAK_ST_FREE))))
+        hak_fatal("corrupted free list (heap overflow into a free block?)", p);
     s->left++;
     h->nalloc[c]++;
     if (tiny)
-        hak_tag_store((unsigned char *)b, hak_tag_encode(cookie, HAK_ST_ALLOC), tools);
+        hak_tag_store(p, hak_tag_encode(cookie, HAK_ST_ALLOC), tools);
     else   /* a block on the list reads FREE: flipping its state needs no key */
-        hak_hdr_flip((unsigned char *)b, HAK_ST_FREE ^ HAK_ST_ALLOC, tools);
-    if (tools) hak_san_alloc(b, hak_class_usable(c), 0);
+        hak_hdr_flip(hd, HAK_ST_FREE ^ HAK_ST_ALLOC, tools);
     return b;
+}
+
+/* The pop of b with its views made (heap_pop_body). */
+HAK_INLINE void *heap_pop_slot(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned c, uintptr_t start,
+                               int tiny, int tools)
+{
+    unsigned char *p = (unsigned char *)b;
+    return heap_pop_body(h, s, b, p, (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR), c, start, tiny, tools);
+}
+
+/* The pop under the tools: the same body, with the hooks around it. */
+static inline void *heap_pop_tools(hak_heap_t *h, hak_slab_t *s, unsigned c)
+{
+    hak_free_t *b = s->free;
+    hak_san_internal(b, sizeof *b);
+    void *p = heap_pop_slot(h, s, b, c, hak_slab_start(s), hak_class_is_tiny(c), 1);
+    hak_san_alloc(p, hak_class_usable(c), 0);
+    return p;
 }
 
 /* Pop a block of class c from the calling thread's heap, or NULL when the
@@ -75,7 +127,7 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
     hak_slab_t *s = h->avail[c];
     hak_free_t *b = s->free;
     if (unlikely(b == NULL)) return NULL;
-    return heap_pop_body(h, s, b, c, tiny, 0);
+    return heap_pop_slot(h, s, b, c, s->start, tiny, 0);
 }
 
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);

@@ -98,6 +98,8 @@ int    huge_check_all(void); /* 0, or -1 when the cache's bookkeeping is off */
 
 /* ---- report.c (one-line messages; never allocates) ---- */
 void hak_report(hak_free_status st, const void *p, const char *fn);   /* rejected: count, then the policy */
+/*@ assigns \nothing;
+    ensures never: \false; */
 _Noreturn void hak_fatal(const char *msg, const void *p);   /* corrupt metadata: message, SIGABRT */
 #define HAK_WAF_MSG "write after free"   /* full mode: a freed block no longer zero (harden.c) */
 #define HAK_QTAG_MSG "corrupted tag of a quarantined block"   /* full mode: FREE changed under the ring */

@@ -167,6 +167,7 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
     s->capacity = cap;
     s->bumped = 0;
     s->stride = stride;
+    s->recip = (uint32_t)recip;   /* stride >= 16: recip <= 2^28 */
     s->first = first;
     s->in_idle = 0;
     s->idle_ms = 0;
@@ -498,7 +499,7 @@ int slab_check_all(void)
             if (mine && (s->bumped > s->capacity || hak_slab_used(s) > s->bumped)) { bad = -5; break; }
             if ((mine && hak_unit_end(x) != s->first + s->bumped * s->stride) || x->first != s->first) { bad = -6; break; }
             if (s->stride != hak_class_stride[s->cls] || x->cls != s->cls || x->kind != s->kind ||
-                x->cookie != s->cookie) { bad = -7; break; }
+                x->cookie != s->cookie || s->recip != x->recip) { bad = -7; break; }
             if (mine) {
                 long nf = check_list(s, (uintptr_t)s->free, 0);
                 uintptr_t rw = atomic_load_explicit(&s->remote, memory_order_acquire);

@@ -62,6 +62,22 @@ typedef struct hak_unit {
  * every unit's recip with this function, the proved one; cmap_lookup's
  * contract (chunk_map.h) assumes it, and slab_check_all checks it. */
 /*@ logic integer hak_recip(integer s) = (4294967296 + s - 1) / s; */
+/* why d * recip / 2^32 is d / stride for a multiple d of stride below 2^32
+ * (classify.h: hak_on_grid; freelist.h: hak_fl_in_grid) */
+/*@ lemma hak_recip_bounds: \forall integer s; s > 0 ==>
+      4294967296 <= s * hak_recip(s) < 4294967296 + s;
+    lemma hak_recip_le: \forall integer s; s > 0 ==> 0 < hak_recip(s) <= 4294967296;
+    lemma hak_div_exact: \forall integer q, r; q >= 0 && 0 <= r < 4294967296 ==>
+      (q * 4294967296 + r) / 4294967296 == q;
+    lemma hak_mul_mod: \forall integer q, s; q >= 0 && s > 0 ==> (q * s) % s == 0;
+    lemma hak_recip_exact: \forall integer q, s; q >= 0 && s > 0 && q * s < 4294967296 ==>
+      (q * (s * hak_recip(s))) / 4294967296 == q;
+    lemma hak_mod_zero: \forall integer d, s; d >= 0 && s > 0 && d % s == 0 ==> d / s * s == d && d / s >= 0;
+    lemma hak_recip_split: \forall integer d, s; d >= 0 && s > 0 && d % s == 0 ==>
+      d * hak_recip(s) == (d / s) * (s * hak_recip(s));
+    lemma hak_recip_grid: \forall integer d, s; 0 <= d < 4294967296 && s > 0 && d % s == 0 ==>
+      (d * hak_recip(s)) / 4294967296 * s == d;
+*/
 /*@ requires stride > 0;
     assigns \nothing;
     ensures \result == hak_recip(stride); */
@@ -114,6 +130,7 @@ typedef struct hak_slab {
     uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
     uint32_t stride;           /* class stride */
     uint32_t first;            /* chunk offset of user pointer 0 */
+    uint32_t recip;            /* hak_grid_recip(stride) (fits: stride >= 16), the pop's grid test */
     uint32_t idle_ms;          /* os_now_ms() when it last became empty (owner's idle set) */
     uint8_t  in_idle;          /* listed in its owner's idle set (heap.c: idle_*) */
     struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
