@@ -85,8 +85,9 @@ typedef struct hak_stats {
     uint64_t live_blocks;
     uint64_t peak_committed;    /* peak bytes of slab + huge memory held from the OS */
     uint64_t committed;         /* bytes of slab + huge memory held now */
-    uint64_t tiny_allocs, mid_allocs, huge_allocs;
-    uint64_t frees;
+    uint64_t tiny_allocs, mid_allocs, huge_allocs;   /* tiny and mid: counted with HAKMEM_STATS=1,
+                                                   else 0: the fast paths carry no counter */
+    uint64_t frees;             /* all tiers; counted like tiny_allocs, else 0 */
     uint64_t rejected[HAK_FREE_NSTATUS];   /* rejected operations (frees, reallocs, size queries)
                                               by verdict (OK and NULL not counted) */
 } hak_stats;

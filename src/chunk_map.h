@@ -85,7 +85,20 @@ extern hak_arena_t hak_arena __attribute__((visibility("hidden")));   /* hidden:
         \forall integer i; 0 <= i < HAK_NSLAB ==>
           \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].cls < HAK_NCLASS;
     ensures chunk: \result != \null ==>
-        \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1)); */
+        \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1));
+    // the free fast path's entry point (free_fast.h) also reads past the
+    // block: the next slot's tag, and a FREE one's link, and the slab
+    ensures ends: \result != \null ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].end <= HAK_CHUNK;
+    ensures slots: \result != \null ==>
+        \forall integer i, o; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \result->unit[i].first <= o < \result->unit[i].end &&
+            (o - \result->unit[i].first) % \result->unit[i].stride == 0 ==> o + \result->unit[i].stride <= \result->unit[i].end;
+    ensures slab: \result != \null ==>
+        \forall integer i; 0 <= i < HAK_NSLAB ==>
+          \result->unit[i].kind != HAK_SLAB_UNUSED ==> \valid_read(\result->unit[i].slab) &&
+          \result->unit[i].slab->start + \result->unit[i].slab->span <= 18446744073709551616; */
 #ifdef __FRAMAC__
 hak_chunk_t *arena_chunk(uintptr_t a) /*@ ghost (const unsigned char *p) */;
 #else

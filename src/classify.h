@@ -280,16 +280,23 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
  * The same checks as hak_classify's tiny path, in the same order, from the
  * same helpers; it makes no call, so the free fast path needs no stack
  * frame.  A non-NULL result implies hak_classify(p) == HAK_FREE_OK. */
-/*@ requires \valid(cp);
-    requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
-    assigns *cp;
+/*@ requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
+    assigns \nothing;
     ensures live: \result != \null ==>
       HAK_L_DESC((uintptr_t)p) != \null &&
       HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
-      \result == HAK_L_UNIT((uintptr_t)p) && *cp == HAK_L_DESC((uintptr_t)p) &&
+      \result == HAK_L_UNIT((uintptr_t)p) &&
       \result->kind == HAK_SLAB_TINY && hak_grid(\result, (uintptr_t)p % HAK_CHUNK) &&
-      hak_tverdict(*(p - 1), \result->cookie) == HAK_FREE_OK; */
-static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp)
+      hak_tverdict(*(p - 1), \result->cookie) == HAK_FREE_OK;
+    // what the free fast path reads next (free_fast.h): the unit, the slot's
+    // end in the chunk (the next slot's tag), the slab
+    ensures unit: \result != \null ==> \valid_read(\result) && \result->cls < HAK_NCLASS && \result->stride > 0;
+    ensures end: \result != \null ==> \result->end <= HAK_CHUNK;
+    ensures room: \result != \null ==> (uintptr_t)p % HAK_CHUNK + \result->stride <= \result->end;
+    ensures chunk: \result != \null ==> \valid_read(p - (uintptr_t)p % HAK_CHUNK + (0 .. HAK_CHUNK - 1));
+    ensures slab: \result != \null ==>
+      \valid_read(\result->slab) && \result->slab->start + \result->slab->span <= 18446744073709551616; */
+static inline hak_unit_t *hak_tiny_live(const unsigned char *p)
 {
     uintptr_t a = (uintptr_t)p;
     hak_chunk_t *c = arena_chunk(a) /*@ ghost (p) */;
@@ -297,8 +304,9 @@ static inline hak_unit_t *hak_tiny_live(const unsigned char *p, hak_chunk_t **cp
     uintptr_t off = a % HAK_CHUNK;
     hak_unit_t *u = &c->unit[off / HAK_SLAB];
     if (u->kind != HAK_SLAB_TINY || !hak_on_grid(off, u->first, hak_unit_end(u), u->stride, u->recip)) return NULL;
+    //@ assert on_grid: u->first <= off < u->end && (off - u->first) % u->stride == 0;
+    //@ assert room: off + u->stride <= u->end;
     if (hak_tag_state(hak_tag_load(p, 0), u->cookie) != HAK_ST_ALLOC) return NULL;
-    *cp = c;
     return u;
 }
 

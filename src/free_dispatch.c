@@ -5,10 +5,7 @@
  * HAKMEM_INVALID_FREE.  Before a slab block is freed, the tag or header
  * right after it must still be one of its slab's (guard.h): an overflow out
  * of the block is fatal.  The sized frees check the size first (sized.c). */
-#include "classify.h"
-#include "guard.h"
-#include "heap.h"
-#include "sizefit.h"
+#include "free_fast.h"
 
 /* Verdicts the classifier cannot give: a malloc(0) pointer (zero.c, never
  * in the chunk map) and a huge block already unmapped both look foreign. */
@@ -32,11 +29,6 @@ hak_free_status hak_classify_all(const void *p, hak_where_t *w)
     return refine(st, p, w);
 }
 
-HAK_COLD _Noreturn static void overflow(const void *p)
-{
-    hak_fatal(HAK_OVERFLOW_MSG, p);
-}
-
 /* Free what hak_classify_all found live.  p is the pointer the user passed
  * (an aligned alias when it differs from w->user).  Another thread freeing
  * the same pointer at the same moment may win the slot: then DOUBLE, and
@@ -47,7 +39,7 @@ __attribute__((always_inline)) inline hak_free_status hak_free_found(hak_where_t
     if (unlikely(c == NULL)) return zero_free(p);
     /* the overflow check before the tools hear of the free: a fatal overflow
      * leaves the block as it was (a caught abort must find it still live) */
-    if (c->kind != HAK_CHUNK_HUGE && unlikely(!hak_next_ok(w->unit, w->user, HAK_TOOLS_RT))) overflow(w->user);
+    if (c->kind != HAK_CHUNK_HUGE && unlikely(!hak_next_ok(w->unit, w->user, HAK_TOOLS_RT))) hak_overflow(w->user);
     if (HAK_TOOLS_ON) tool_release(w, p);   /* the tools hear of it first (tool.c) */
     if (c->kind == HAK_CHUNK_HUGE) return huge_free(c);
     if ((unsigned char *)p != w->user) {
@@ -139,10 +131,10 @@ __attribute__((flatten)) void hak_free_named(void *p, const char *fn)
         hak_heap_t *h = hak_tl_heap;
         if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             if (likely(u->kind == HAK_SLAB_TINY)) {
-                if (unlikely(!hak_next_ok_tiny_own(s, p, u->stride, u->cookie))) overflow(p);
+                if (unlikely(!hak_next_ok_tiny_own(s, u, p, u->stride, u->cookie))) hak_overflow(p);
                 heap_free_body(h, s, p, 1, 0);
             } else {
-                if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+                if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) hak_overflow(p);
                 heap_free_mid(h, s, p);
             }
             return;
@@ -160,36 +152,21 @@ __attribute__((noinline)) static void free_remote(hak_slab_t *s, void *p, const 
 /* The fast accept of free() and of the sized frees: a live tiny block is
  * freed right here, with no call and no stack frame (another thread's block
  * goes to its remote list), and true comes back; everything else returns
- * false and goes through a full gate.  `sized` (a constant in each instance)
- * adds the one size test of a sized free, the proved hak_tiny_size_fits: a
- * tiny block of the class of n at its own start is what malloc(n) gives
- * (sized.c has the whole rule).  Under the tools (Memcheck, ASan) the fast
- * map is NULL (chunk_map.h), so the fast accept, which reads the tag bytes
- * those tools keep closed, never accepts. */
+ * false and goes through a full gate.  The decision is the proved
+ * hak_free_fast (free_fast.h); `sized` (a constant in each instance) adds
+ * its size test.  Under the tools (Memcheck, ASan) the arena is empty
+ * (chunk_map.h), so the fast accept, which reads the tag bytes those tools
+ * keep closed, never accepts. */
 static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, size_t n, int sized, const char *fn)
 {
-    hak_chunk_t *c;
-    hak_unit_t *u;
-    if (likely((u = hak_tiny_live(p, &c)) != NULL) && (!sized || likely(hak_tiny_size_fits(n, u->cls)))) {
-        /* the stride before the barrier: the grid test has it in a register */
-        uint32_t stride = u->stride;
-        /* keep u in its register: left alone, the compiler re-derives it
-         * from the chunk and the index, two instructions more per free */
-        __asm__("" : "+r"(u));
-        hak_slab_t *s = u->slab;
-        /* a thread without a heap has the sentinel, which owns no slab */
-        hak_heap_t *h = hak_tl_heap;
-        /* s->cookie, not u->cookie (the same value): the free loads it anyway */
-        if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-            if (unlikely(!hak_next_ok_tiny_own(s, p, stride, s->cookie))) overflow(p);
-            heap_free_body(h, s, p, 1, 0);
-        } else {
-            if (unlikely(!hak_next_ok_tiny(p, stride, s->cookie, 0))) overflow(p);
-            free_remote(s, p, fn);     /* live, but another thread's */
-        }
-        return true;
-    }
-    return false;
+    hak_fast_t f = hak_free_fast(p, n, sized);
+    if (likely(f.how == HAK_FAST_OWN))
+        heap_free_body(f.h, f.s, p, 1, 0);
+    else if (f.how == HAK_FAST_REMOTE)
+        free_remote(f.s, p, fn);
+    else
+        return false;
+    return true;
 }
 
 /* What free_fast does not accept: a live mid block is freed here, with one
@@ -212,13 +189,13 @@ static inline __attribute__((always_inline)) bool free_mid_body(unsigned char *p
     /* the next header's check in each branch, not hoisted: hoisted, the
      * owner's path spills (9 instructions more per 2 KiB pair) */
     if (likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-        if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+        if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) hak_overflow(p);
         hak_hdr_set_check(p, chk ^ (HAK_ST_ALLOC ^ HAK_ST_FREE), 0);
         heap_free_push(h, s, p, 0);
         return true;
     }
     if (HAK_HARDEN_ON) return false;   /* another thread's, full mode: the gate's harden_free */
-    if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) overflow(p);
+    if (unlikely(!hak_next_ok_mid(p, u->stride, u->cls, 0))) hak_overflow(p);
     free_remote(s, p, fn);             /* as free_fast's tiny branch */
     return true;
 }

@@ -69,19 +69,20 @@ static inline int hak_fl_in_range(const hak_free_t *n, uintptr_t start, uintptr_
     return n == NULL || (uintptr_t)n - start < span;
 }
 
-/* The link of the free slot f may be followed: it decodes to NULL or into
- * [start, start + span).  The pop's test, for a slot that is not popped:
- * the owner's look at the FREE slot right after a block it frees (guard.h). */
-/*@ requires \valid_read(f);
-    requires uptr: 0 <= (uintptr_t)f <= 18446744073709551615;
-    requires nowrap: start + span <= 18446744073709551616;
+/* The link word e of the free slot at address slot may be followed: it
+ * decodes to NULL or into [start, start + span).  The pop's test, for a
+ * slot that is not popped: the owner's look at the FREE slot right after a
+ * block it frees (guard.h).  Integers only: the caller reads the word
+ * through its byte layer (guard.h, hak_link_read). */
+/*@ requires nowrap: start + span <= 18446744073709551616;
     assigns \nothing;
     ensures \result == 0 || \result == 1;
-    ensures ok: \result == 1 <==> ((hak_free_t *)hak_fl_x(f->next_enc, key, (uintptr_t)f) == \null ||
-                                   start <= hak_fl_x(f->next_enc, key, (uintptr_t)f) < start + span); */
-static inline int hak_fl_link_ok(const hak_free_t *f, uintptr_t key, uintptr_t start, uintptr_t span)
+    ensures ok: \result == 1 <==> (hak_fl_x(e, key, slot) == 0 ||
+                                   start <= hak_fl_x(e, key, slot) < start + span); */
+static inline int hak_fl_link_ok(uintptr_t e, uintptr_t slot, uintptr_t key, uintptr_t start, uintptr_t span)
 {
-    return hak_fl_in_range(hak_fl_dec(f->next_enc, key, f), start, span);
+    uintptr_t n = e ^ key ^ slot;
+    return n == 0 || n - start < span;
 }
 
 /*@ requires \valid(head) && \valid(b) && \separated(head, b);

@@ -165,9 +165,11 @@ void *harden_malloc(size_t n)
         if (unlikely(!all_zero(p, hak_class_usable(c)))) hak_fatal(HAK_WAF_MSG, p);
         return p;
     }
-    if (likely(b != NULL))
-        p = hak_class_is_tiny(c) ? heap_pop_slot(h, s, b, c, s->start, 1, 0)
-                                 : heap_pop_slot(h, s, b, c, s->start, 0, 0);
+    if (likely(b != NULL)) {
+        h->nalloc[c]++;   /* full mode counts every malloc (heap_alloc_slow counts its own) */
+        p = hak_class_is_tiny(c) ? heap_pop_slot(s, b, s->start, 1, 0)
+                                 : heap_pop_slot(s, b, s->start, 0, 0);
+    }
     else if ((p = heap_alloc_slow(n)) == NULL)
         return NULL;
     /* the next pop of the class reads the new head's link, and then scans it */
@@ -252,11 +254,14 @@ static inline __attribute__((always_inline)) void quarantine(hak_slab_t *s, unsi
  * link, or an aligned block's retired alias header right at its start). */
 static bool free_link_intact(const hak_slab_t *s, const unsigned char *q)
 {
+    /* FREE where no slot of the grid is (past the slab): an overflow, and
+     * its "link" may lie past the chunk (guard.h) */
+    if (!hak_slot_room(s, q)) return false;
     uint64_t w = __atomic_load_n((const uint64_t *)(const void *)q, __ATOMIC_RELAXED);
     if (w == 0) return true;
     /* quarantined with its retired alias header first: magic, then the distance back */
     if ((uint32_t)w == HAK_ALIAS_MAGIC && (w >> 32) < HAK_SLAB) return true;
-    return hak_fl_link_ok((const hak_free_t *)(const void *)q, s->key, hak_slab_start(s), s->span);
+    return hak_fl_link_ok(w, (uintptr_t)q, s->key, hak_slab_start(s), s->span);
 }
 
 static bool next_free_intact(const hak_slab_t *s, const unsigned char *q)

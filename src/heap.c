@@ -383,8 +383,9 @@ static hak_heap_t *heap_create(void)
     hak_unlock();
     if (!h) return NULL;
     hak_tl_own = h;
-    /* tool mode and full mode: fast paths stay on the sentinel */
-    if (!HAK_TOOLS_ON && !HAK_HARDEN_ON) hak_tl_heap = h;
+    /* tool mode, full mode and HAKMEM_STATS=1 (which counts every malloc
+     * in heap_alloc_slow, stats.c): fast paths stay on the sentinel */
+    if (!HAK_TOOLS_ON && !HAK_HARDEN_ON && !hak_opt.stats) hak_tl_heap = h;
     if (heap_key_ok == 1) pthread_setspecific(heap_key, h);
     return h;
 }
@@ -424,9 +425,12 @@ void *heap_alloc_slow(size_t n)
             if (refill(s)) {
                 /* make s the head so the fast path finds it */
                 if (h->avail[c] != s) { avail_remove(h, s); avail_push(h, s); }
-                if (HAK_TOOLS_ON) return heap_pop_tools(h, s, c);
-                return hak_class_is_tiny(c) ? heap_pop_slot(h, s, s->free, c, s->start, 1, 0)
-                                            : heap_pop_slot(h, s, s->free, c, s->start, 0, 0);
+                /* counted here, not on the fast path: with HAKMEM_STATS=1 every
+                 * malloc comes this way (stats.c) */
+                h->nalloc[c]++;
+                if (HAK_TOOLS_ON) return heap_pop_tools(s, c);
+                return hak_class_is_tiny(c) ? heap_pop_slot(s, s->free, s->start, 1, 0)
+                                            : heap_pop_slot(s, s->free, s->start, 0, 0);
             }
             hak_slab_t *nx = s->next ? s->next : &hak_empty_slab;
             park_full(h, s);
@@ -469,9 +473,13 @@ hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
     /* full mode: the fast accept's every free (hak_tl_heap owns no slab) */
     if (HAK_HARDEN_ON) return harden_free_slab(s, p);
     hak_heap_t *me = hak_tl_own;
-    if (HAK_TOOLS_ON && atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
-        if (exact && !slot_claim(s, p, HAK_ST_FREE, 1)) return HAK_FREE_DOUBLE;
-        heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
+    /* the owner here: under the tools or with HAKMEM_STATS=1 (the fast
+     * paths are off); otherwise the fast paths took the owner's frees */
+    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
+        if (exact && !slot_claim(s, p, HAK_ST_FREE, HAK_TOOLS_ON)) return HAK_FREE_DOUBLE;
+        if (HAK_TOOLS_ON) heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
+        else if (s->kind == HAK_SLAB_TINY) heap_free_body(me, s, p, 1, 0);
+        else heap_free_body(me, s, p, 0, 0);
         return HAK_FREE_OK;
     }
     return heap_free_remote(s, p);

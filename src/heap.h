@@ -59,14 +59,13 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
  * the invariant; a link off the grid, or a tiny slot whose tag does not
  * read FREE, is fatal (hak_fatal does not return).  The tool hooks are
  * outside it (heap_pop_tools). */
-/*@ requires \valid(h) && \valid(s) && \valid(b);
-    requires c < HAK_NCLASS;
+/*@ requires \valid(s) && \valid(b);
     requires views: (uintptr_t)p == (uintptr_t)b && (uintptr_t)hd == (uintptr_t)b - 16;
     requires tag: tiny ==> \valid(p - 1);
     requires hdr: !tiny ==> \valid(hd);
-    requires sep: \separated(h, s, b);
-    requires sep_tag: tiny ==> \separated(p - 1, h, s, b);
-    requires sep_hdr: !tiny ==> \separated(hd, h, s, b);
+    requires sep: \separated(s, b);
+    requires sep_tag: tiny ==> \separated(p - 1, s, b);
+    requires sep_hdr: !tiny ==> \separated(hd, s, b);
     requires head: s->free == b;
     requires start: start == s->start;
     requires cookie: s->cookie <= HAK_COOKIE_MAX;
@@ -75,8 +74,7 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
                    s->capacity * s->stride < 4294967296 && s->recip == hak_recip(s->stride);
     requires slot: hak_fl_slot((uintptr_t)b, start, s->stride, s->capacity);
     requires left: s->left < 2147483647;
-    requires count: h->nalloc[c] < 18446744073709551615;
-    assigns s->free, b->next_enc, s->left, h->nalloc[c], *(p - 1), hd->check;
+    assigns s->free, b->next_enc, s->left, *(p - 1), hd->check;
     ensures block: \result == b;
     ensures on_grid: hak_fl_slot((uintptr_t)\result, start, s->stride, s->capacity);
     ensures list: s->free == \null || hak_fl_slot((uintptr_t)s->free, start, s->stride, s->capacity);
@@ -85,15 +83,14 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
     ensures tiny_alloc: tiny ==> *(p - 1) == (s->cookie + HAK_ST_ALLOC) % 256;
     ensures mid_alloc: !tiny ==> hd->check == (\old(hd->check) ^ (HAK_ST_FREE ^ HAK_ST_ALLOC));
     ensures counted: s->left == \old(s->left) + 1; */
-HAK_INLINE hak_free_t *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned char *p,
-                               hak_mid_hdr_t *hd, unsigned c, uintptr_t start, int tiny, int tools)
+HAK_INLINE hak_free_t *heap_pop_body(hak_slab_t *s, hak_free_t *b, unsigned char *p, hak_mid_hdr_t *hd,
+                                     uintptr_t start, int tiny, int tools)
 {
     uint8_t cookie = s->cookie;   /* once: the stores below could alias it for the compiler */
     if (unlikely(!hak_fl_pop(&s->free, b, s->key, start, s->stride, s->recip, s->capacity)) ||
         (tiny && unlikely(hak_tag_load(p, tools) != hak_tag_encode(cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", p);
     s->left++;
-    h->nalloc[c]++;
     if (tiny)
         hak_tag_store(p, hak_tag_encode(cookie, HAK_ST_ALLOC), tools);
     else   /* a block on the list reads FREE: flipping its state needs no key */
@@ -102,19 +99,18 @@ HAK_INLINE hak_free_t *heap_pop_body(hak_heap_t *h, hak_slab_t *s, hak_free_t *b
 }
 
 /* The pop of b with its views made (heap_pop_body). */
-HAK_INLINE void *heap_pop_slot(hak_heap_t *h, hak_slab_t *s, hak_free_t *b, unsigned c, uintptr_t start,
-                               int tiny, int tools)
+HAK_INLINE void *heap_pop_slot(hak_slab_t *s, hak_free_t *b, uintptr_t start, int tiny, int tools)
 {
     unsigned char *p = (unsigned char *)b;
-    return heap_pop_body(h, s, b, p, (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR), c, start, tiny, tools);
+    return heap_pop_body(s, b, p, (hak_mid_hdr_t *)(void *)(p - HAK_MID_HDR), start, tiny, tools);
 }
 
 /* The pop under the tools: the same body, with the hooks around it. */
-static inline void *heap_pop_tools(hak_heap_t *h, hak_slab_t *s, unsigned c)
+static inline void *heap_pop_tools(hak_slab_t *s, unsigned c)
 {
     hak_free_t *b = s->free;
     hak_san_internal(b, sizeof *b);
-    void *p = heap_pop_slot(h, s, b, c, hak_slab_start(s), hak_class_is_tiny(c), 1);
+    void *p = heap_pop_slot(s, b, hak_slab_start(s), hak_class_is_tiny(c), 1);
     hak_san_alloc(p, hak_class_usable(c), 0);
     return p;
 }
@@ -127,7 +123,7 @@ HAK_INLINE void *heap_pop(unsigned c, int tiny)
     hak_slab_t *s = h->avail[c];
     hak_free_t *b = s->free;
     if (unlikely(b == NULL)) return NULL;
-    return heap_pop_slot(h, s, b, c, s->start, tiny, 0);
+    return heap_pop_slot(s, b, s->start, tiny, 0);
 }
 
 void heap_free_slow(hak_heap_t *h, hak_slab_t *s);
@@ -190,7 +186,7 @@ HAK_INLINE hak_free_status heap_free(hak_slab_t *s, unsigned char *p, int exact)
         /* the caller checked the tag after p; the owner also checks a FREE one's link (guard.h) */
 #if !HAK_LEAN   /* measurement build only: issue 12's cost (types.h) */
         unsigned char *q = p + s->stride;
-        if (tiny && unlikely(!hak_next_link_ok(s, q, hak_tag_load(q, 0), s->cookie))) hak_fatal(HAK_OVERFLOW_MSG, p);
+        if (tiny && unlikely(!hak_next_link_ok(s, q, hak_tag_load(q, 0), s->cookie, hak_slot_room(s, q)))) hak_fatal(HAK_OVERFLOW_MSG, p);
 #endif
         if (exact && !slot_claim(s, p, HAK_ST_FREE, 0)) return HAK_FREE_DOUBLE;
         heap_free_body(h, s, p, tiny, 0);

@@ -13,6 +13,14 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define HAK_HIDDEN  __attribute__((visibility("hidden")))
 #define HAK_COLD    __attribute__((cold, noinline))
+/* x in a register the compiler may not see through: it keeps a fast path's
+ * register allocation (it cannot re-derive x, or reuse an earlier value of
+ * it and keep that alive).  Nothing for the proofs. */
+#ifdef __FRAMAC__
+#define HAK_OPAQUE(x) ((void)0)
+#else
+#define HAK_OPAQUE(x) __asm__("" : "+r"(x))
+#endif
 
 /* ---- init.c ---- */
 extern uint64_t hak_secret;            /* process secret: tag cookies, header keys, list keys */

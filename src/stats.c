@@ -5,10 +5,16 @@
 
 _Atomic uint64_t hak_rejected[HAK_FREE_NSTATUS];
 
-/* Counted on the fast path: allocations only (one add to the owner's heap).
- * Blocks in use come from the slabs (slab_live), and frees are what was
- * allocated and is no longer in use: no counter on any free path, and no
- * atomic on a remote free (issue 11). */
+/* No counter on any fast path (issue 11).  Allocations are counted where a
+ * malloc takes a slow path (heap_alloc_slow, full mode's harden_malloc), and
+ * with HAKMEM_STATS=1 every malloc does (the fast paths stay off, heap.c):
+ * then the per-tier counts are exact.  Otherwise the fast pops are not
+ * counted and the Tiny and Mid counts, and the frees derived from them, are
+ * reported as 0 (hakmem.h), in every mode: one rule, the variable.  Blocks in use come from the slabs (slab_live),
+ * and frees are what was allocated and is no longer in use: no counter on
+ * any free path, and no atomic on a remote free. */
+static int counted(void) { return hak_opt.stats; }
+
 struct sum { uint64_t alloc[HAK_NCLASS], live[HAK_NCLASS]; };
 
 static void add_heap(hak_heap_t *h, void *arg)
@@ -41,6 +47,7 @@ void hak_get_stats(hak_stats *out)
         uint64_t live = s.live[c];
         out->live_blocks += live;
         out->live_bytes += live * hak_class_usable(c);
+        if (!counted()) continue;
         if (hak_class_is_tiny(c)) out->tiny_allocs += s.alloc[c];
         else out->mid_allocs += s.alloc[c];
         out->frees += s.alloc[c] >= live ? s.alloc[c] - live : 0;   /* a snapshot may see a block before its count */
@@ -51,7 +58,7 @@ void hak_get_stats(hak_stats *out)
     out->live_bytes += hb;
     out->live_blocks += hk + zero_live();   /* malloc(0) blocks: no bytes */
     out->huge_allocs = ha;
-    out->frees += ha - hk;
+    if (counted()) out->frees += ha - hk;
     out->committed = cm;
     out->peak_committed = pk;
     for (int i = 0; i < HAK_FREE_NSTATUS; i++)

@@ -329,6 +329,60 @@ static int overflow_sized(void *arg)
     return 0;
 }
 
+/* Is the page of address a readable here (a mapping with 'r' in /proc/self/maps)? */
+static bool page_readable(uintptr_t a)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f == NULL) return true;
+    char line[512];
+    bool r = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perm[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) == 3 && lo <= a && a < hi) {
+            r = perm[0] == 'r';
+            break;
+        }
+    }
+    fclose(f);
+    return r;
+}
+
+/* A chunk's last Tiny slot (stride 16: 4095 slots fill a unit to its end),
+ * where the next chunk is not ours yet (the arena's PROT_NONE rest): a
+ * one-byte overflow that forges FREE into the end mark after it must be
+ * reported.  Until issue 11's proof of the free fast path the owner then
+ * read the "FREE slot's" link from past the chunk and died of SIGSEGV.
+ * Exit 3: no such slot found, 4: not a 16-byte slot (the test could not
+ * be set up).  Run first, from a parent that has taken few chunks: a
+ * child of a busy parent fills the parent's empty chunks first. */
+static int overflow_chunk_end(void *arg)
+{
+    (void)arg;
+    enum { CHUNK = 2u << 20, STRIDE = 16 };
+    for (int i = 0; i < 4000000; i++) {
+        unsigned char *p = malloc(8);
+        if (p == NULL) return 3;
+        __asm__("" : "+r"(p));   /* the compiler must not judge the bytes around p: we do */
+        if (((uintptr_t)p + STRIDE) % CHUNK != 0 || page_readable((uintptr_t)p + STRIDE)) continue;
+        if (malloc_usable_size(p) != STRIDE - 1) return 4;
+        p[STRIDE - 1] = (unsigned char)(p[-1] - 1);   /* its tag is cookie + ALLOC; FREE is one less */
+        free(p);
+        return 0;
+    }
+    return 3;
+}
+
+static void test_overflow_chunk_end(void)
+{
+    t_section("one byte too many is fatal at a chunk's end");
+    t_child c;
+    t_run_fn(overflow_chunk_end, NULL, 20, &c);
+    CHECK(c.signaled && c.sig == SIGABRT && strstr(c.err, OVERFLOW_MSG),
+          "free of a chunk's last slot after a forged FREE end mark: want SIGABRT and \"%s\", got %s\n  stderr: %s",
+          OVERFLOW_MSG, t_how(&c), c.err);
+}
+
 static void test_overflow_paths(void)
 {
     t_section("one byte too many is fatal on every free path");
@@ -392,6 +446,7 @@ int main(void)
         printf("FAIL: libhakmem (or its plain names) not loaded\n0 passed, 1 failed\n");
         return 1;
     }
+    test_overflow_chunk_end();   /* first: see there */
     test_zero();
     test_sized_ok();
     test_full_use();
