@@ -10,7 +10,7 @@
 #   make bench-hardencost  default vs lean, interleaved (bench/hardencost.py)
 # Knobs: BENCH_RUNS (3), BENCH_SCALE (1.0), BENCH_ALLOCS, BENCH_ONLY, BENCH_EXTRA.
 
-BENCH_PROGS  := larson mixed xthread pair realloc_grow memheavy churn rptest malloc_large glibc_bench
+BENCH_PROGS  := larson mixed xthread xmalloc pair realloc_grow memheavy churn rptest malloc_large glibc_bench
 BENCH_BINS   := $(addprefix $(BUILD)/bench/,$(BENCH_PROGS))
 # Own flags: the benchmarks must stay optimised plain programs even when
 # CFLAGS carries sanitizer or coverage options for other targets.

@@ -89,6 +89,9 @@ def benchmarks(scale):
         ("mixed-2T", "mixed", [n(1e7, 1000), "2", "10000", "16", "1040", "42"], "ops_per_sec", True),
         ("xthread-1P", "xthread", ["1", n(1e5, 100), "100", "16", "512", "42"], "ops_per_sec", True),
         ("xthread-2P", "xthread", ["2", n(1e5, 100), "100", "16", "512", "42"], "ops_per_sec", True),
+        # issue 11: xmalloc-test-like, every thread allocates and frees its neighbour's blocks
+        ("xmalloc-2T", "xmalloc", ["2", n(5e4, 50), "100", "16", "512", "42"], "ops_per_cpu_sec", True),
+        ("xmalloc-4T", "xmalloc", ["4", n(2.5e4, 25), "100", "16", "512", "42"], "ops_per_cpu_sec", True),
         # issue 11: glibc's own two malloc benchmark loops (bench/glibc_bench.c)
         ("glibc-simple-1T", "glibc_bench", ["simple", "1", n(2000, 2), "25000", "64"], "ops_per_cpu_sec", True),
         ("glibc-simple-2T", "glibc_bench", ["simple", "2", n(1000, 2), "25000", "64"], "ops_per_cpu_sec", True),

@@ -460,30 +460,12 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (hak_slab_used(s) == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
 }
 
-static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p);
 
 void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 {
     heap_free_body(h, s, p, 0, 0);
 }
 
-/* The block's slab is not the fast-path heap's: tool mode, or another thread's. */
-hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
-{
-    /* full mode: the fast accept's every free (hak_tl_heap owns no slab) */
-    if (HAK_HARDEN_ON) return harden_free_slab(s, p);
-    hak_heap_t *me = hak_tl_own;
-    /* the owner here: under the tools or with HAKMEM_STATS=1 (the fast
-     * paths are off); otherwise the fast paths took the owner's frees */
-    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == me) {
-        if (exact && !slot_claim(s, p, HAK_ST_FREE, HAK_TOOLS_ON)) return HAK_FREE_DOUBLE;
-        if (HAK_TOOLS_ON) heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
-        else if (s->kind == HAK_SLAB_TINY) heap_free_body(me, s, p, 1, 0);
-        else heap_free_body(me, s, p, 0, 0);
-        return HAK_FREE_OK;
-    }
-    return heap_free_remote(s, p);
-}
 
 /* A free by a thread that does not own the slab.  The slot is claimed first,
  * with a compare-and-swap of its tag or header from ALLOC to FREE: of any
@@ -524,9 +506,33 @@ static inline __attribute__((always_inline)) hak_free_status heap_free_remote_bo
     return HAK_FREE_OK;
 }
 
-static hak_free_status heap_free_remote(hak_slab_t *s, unsigned char *p)
+HAK_COLD static hak_free_status heap_free_remote_tools(hak_slab_t *s, unsigned char *p)
 {
-    return HAK_TOOLS_ON ? heap_free_remote_body(s, p, 1, HAK_ST_ALLOC) : heap_free_remote_body(s, p, 0, HAK_ST_ALLOC);
+    return heap_free_remote_body(s, p, 1, HAK_ST_ALLOC);
+}
+
+/* The owner's free when the fast paths are off (the tools, HAKMEM_STATS=1):
+ * out of line, so that the remote free below saves no registers for it. */
+__attribute__((noinline)) static hak_free_status heap_free_own(hak_heap_t *me, hak_slab_t *s, unsigned char *p,
+                                                               int exact)
+{
+    if (exact && !slot_claim(s, p, HAK_ST_FREE, HAK_TOOLS_ON)) return HAK_FREE_DOUBLE;
+    if (HAK_TOOLS_ON) heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
+    else if (s->kind == HAK_SLAB_TINY) heap_free_body(me, s, p, 1, 0);
+    else heap_free_body(me, s, p, 0, 0);
+    return HAK_FREE_OK;
+}
+
+/* The block's slab is not the fast-path heap's: another thread's, or the
+ * caller's own when the fast paths are off (the tools, HAKMEM_STATS=1). */
+hak_free_status heap_free_other(hak_slab_t *s, unsigned char *p, int exact)
+{
+    /* full mode: the fast accept's every free (hak_tl_heap owns no slab) */
+    if (HAK_HARDEN_ON) return harden_free_slab(s, p);
+    hak_heap_t *me = hak_tl_own;
+    if (unlikely(atomic_load_explicit(&s->owner, memory_order_relaxed) == me)) return heap_free_own(me, s, p, exact);
+    if (HAK_TOOLS_ON) return heap_free_remote_tools(s, p);
+    return heap_free_remote_body(s, p, 0, HAK_ST_ALLOC);
 }
 
 /* Full mode's quarantine hands back a block it holds FREE (harden.c). */
