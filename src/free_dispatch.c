@@ -161,7 +161,7 @@ static inline __attribute__((always_inline)) bool free_fast(unsigned char *p, si
 {
     hak_fast_t f = hak_free_fast(p, n, sized);
     if (likely(f.how == HAK_FAST_OWN))
-        heap_free_body(f.h, f.s, p, 1, 0);
+        heap_free_tiny(f.h, f.s, p);
     else if (f.how == HAK_FAST_REMOTE)
         free_remote(f.s, p, fn);
     else

@@ -19,7 +19,13 @@
 
 /* --*x <= 0, as one decrement of memory and a branch on its flags: GCC
  * otherwise loads, subtracts, stores and tests (three instructions more
- * on every free).  Only the owner touches the countdown. */
+ * on every free).  Only the owner touches the countdown.  WP proves the C
+ * spelling; the asm is its x86-64 instruction (sub, then `le` on its flags:
+ * ZF or SF != OF, the signed <= 0 of the result). */
+/*@ requires \valid(x) && *x > -2147483648;
+    assigns *x;
+    ensures counted: *x == \old(*x) - 1;
+    ensures done: \result != 0 <==> *x <= 0; */
 HAK_INLINE int countdown_done(int32_t *x)
 {
 #if defined(__x86_64__) && !defined(__FRAMAC__)
@@ -140,8 +146,44 @@ HAK_INLINE void heap_free_push(hak_heap_t *h, hak_slab_t *s, unsigned char *p, i
         heap_free_slow(h, s);
 }
 
+/* The owner's free of the Tiny block p, seen as the pop sees it (b its link
+ * word, p its bytes; the caller makes the views, heap_free_tiny): its tag
+ * FREE, onto the local list, the countdown.  1 when the countdown ran out:
+ * the caller then takes heap_free_slow.  The proved contract: the tag reads
+ * FREE, b heads the list with a link that decodes to the old head, the
+ * countdown moved by one, and nothing else was written. */
+/*@ requires \valid(s) && \valid(b) && \valid(p - 1);
+    requires views: (uintptr_t)p == (uintptr_t)b;
+    requires sep: \separated(s, b, p - 1);
+    requires uptr: 0 <= (uintptr_t)s->free <= 18446744073709551615 && 0 <= (uintptr_t)b <= 18446744073709551615;
+    requires cookie: s->cookie <= HAK_COOKIE_MAX;
+    requires left: s->left > -2147483648;
+    assigns s->free, b->next_enc, s->left, *(p - 1);
+    ensures freed: *(p - 1) == (s->cookie + HAK_ST_FREE) % 256;
+    ensures pushed: s->free == b;
+    ensures link: (hak_free_t *)(b->next_enc ^ s->key ^ (uintptr_t)b) == \old(s->free);
+    ensures counted: s->left == \old(s->left) - 1;
+    ensures done: \result != 0 <==> s->left <= 0; */
+HAK_INLINE int heap_free_tiny_body(hak_slab_t *s, hak_free_t *b, unsigned char *p)
+{
+    hak_tag_store(p, hak_tag_encode(s->cookie, HAK_ST_FREE), 0);
+    hak_fl_push(&s->free, b, s->key);
+    return countdown_done(&s->left);
+}
+
+/* The owner's free of the Tiny block p (free()'s OWN answer, free_fast.h) */
+HAK_INLINE void heap_free_tiny(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
+{
+    if (unlikely(heap_free_tiny_body(s, (hak_free_t *)(void *)p, p)))
+        heap_free_slow(h, s);
+}
+
 HAK_INLINE void heap_free_body(hak_heap_t *h, hak_slab_t *s, unsigned char *p, int tiny, int tools)
 {
+    if (tiny && !tools) {
+        heap_free_tiny(h, s, p);
+        return;
+    }
     if (tools) hak_san_free(p, slab_usable(s));
     slot_mark(s, p, HAK_ST_FREE, tiny, tools);
     heap_free_push(h, s, p, tools);
