@@ -60,6 +60,13 @@
  * definitions the provers time out unfolding them). */
 #define HAK_L_DESC(a) hak_desc_of((a) - (a) % HAK_CHUNK)
 #define HAK_L_UNIT(a) (&HAK_L_DESC(a)->unit[((a) % HAK_CHUNK) / HAK_SLAB])
+/* p (address a) is a live Tiny block at its own start: hak_classify's
+ * `grid` behaviour with a Tiny unit whose verdict is OK (hak_tiny_live,
+ * and the free fast path's hak_free_fast, free_fast.h) */
+#define HAK_L_TINY_LIVE(a, p)                                                             \
+    (HAK_L_DESC(a) != \null && HAK_L_DESC(a)->kind == HAK_CHUNK_SLABS &&                  \
+     HAK_L_UNIT(a)->kind == HAK_SLAB_TINY && hak_grid(HAK_L_UNIT(a), (a) % HAK_CHUNK) && \
+     hak_tverdict(*((p) - 1), HAK_L_UNIT(a)->cookie) == HAK_FREE_OK)
 #endif
 
 /* hak_key (internal.h) is a bit mixer; WP is given only that it is a
@@ -283,11 +290,7 @@ __attribute__((noinline)) static hak_free_status hak_classify_huge(const hak_chu
 /*@ requires uptr: 0 <= (uintptr_t)p <= 18446744073709551615;
     assigns \nothing;
     ensures live: \result != \null ==>
-      HAK_L_DESC((uintptr_t)p) != \null &&
-      HAK_L_DESC((uintptr_t)p)->kind == HAK_CHUNK_SLABS &&
-      \result == HAK_L_UNIT((uintptr_t)p) &&
-      \result->kind == HAK_SLAB_TINY && hak_grid(\result, (uintptr_t)p % HAK_CHUNK) &&
-      hak_tverdict(*(p - 1), \result->cookie) == HAK_FREE_OK;
+      HAK_L_TINY_LIVE((uintptr_t)p, p) && \result == HAK_L_UNIT((uintptr_t)p);
     // what the free fast path reads next (free_fast.h): the unit, the slot's
     // end in the chunk (the next slot's tag), the slab
     ensures unit: \result != \null ==> \valid_read(\result) && \result->cls < HAK_NCLASS && \result->stride > 0;

@@ -4,7 +4,7 @@
  * hak_free_fast(p) says what free(p) does with a pointer that may be
  * anything: OWN (a live Tiny block at its own start in a slab of the
  * calling thread: free_dispatch.c marks it FREE and pushes it, heap.h
- * heap_free_body), REMOTE (the same in another thread's slab: its remote
+ * heap_free_tiny), REMOTE (the same in another thread's slab: its remote
  * list), or NO (anything else: the Mid accept, then the full gate).  It
  * writes nothing; it reads only memory the arena owns (hak_tiny_live's
  * ownership test comes first), and its one other outcome, an overflow out
@@ -39,18 +39,6 @@ HAK_COLD _Noreturn static void hak_overflow(const unsigned char *p)
     hak_fatal(HAK_OVERFLOW_MSG, p);
 }
 
-#ifdef __FRAMAC__
-/* p is a live Tiny block at its own start: hak_classify's `grid` behaviour
- * with a Tiny unit whose verdict is OK (hak_tiny_live's ensures) */
-#define HAK_FAST_LIVE(a, p)                                                               \
-    (HAK_L_DESC(a) != \null && HAK_L_DESC(a)->kind == HAK_CHUNK_SLABS &&                  \
-     HAK_L_UNIT(a)->kind == HAK_SLAB_TINY && hak_grid(HAK_L_UNIT(a), (a) % HAK_CHUNK) && \
-     hak_tverdict(*((p) - 1), HAK_L_UNIT(a)->cookie) == HAK_FREE_OK)
-/* n is a size free_sized may name for a block of class cls (hak_tiny_size_fits) */
-#define HAK_FAST_FITS(n, cls)                                                            \
-    ((n) <= HAK_TINY_MAXREQ && (cls) < HAK_NTINY && (n) <= hak_usable(cls) &&            \
-     ((cls) == 0 || hak_usable((cls) - 1) < (n)))
-#endif
 
 /* `sized` (a constant at each call) adds the one size test of a sized free:
  * a Tiny block of the class of n at its own start is what malloc(n) gives
@@ -59,12 +47,12 @@ HAK_COLD _Noreturn static void hak_overflow(const unsigned char *p)
     assigns \nothing;
     ensures how: \result.how == HAK_FAST_NO || \result.how == HAK_FAST_OWN || \result.how == HAK_FAST_REMOTE;
     ensures live: \result.how != HAK_FAST_NO ==>
-      HAK_FAST_LIVE((uintptr_t)p, p) && \result.s == HAK_L_UNIT((uintptr_t)p)->slab;
+      HAK_L_TINY_LIVE((uintptr_t)p, p) && \result.s == HAK_L_UNIT((uintptr_t)p)->slab;
     ensures verdict: \result.how != HAK_FAST_NO ==>
       \let u = HAK_L_UNIT((uintptr_t)p);
       hak_bverdict(u->kind, *(p - 1), u->cookie, p, u->cls,
                    hak_keyf((uintptr_t)p, hak_secret) ^ hak_hdr_chk(p)) == HAK_FREE_OK;
-    ensures sized: \result.how != HAK_FAST_NO && sized != 0 ==> HAK_FAST_FITS(n, HAK_L_UNIT((uintptr_t)p)->cls);
+    ensures sized: \result.how != HAK_FAST_NO && sized != 0 ==> hak_tiny_fits(n, HAK_L_UNIT((uintptr_t)p)->cls);
     ensures own: \result.how == HAK_FAST_OWN ==> \result.h == hak_tl_heap && \result.s->owner == hak_tl_heap;
     ensures remote: \result.how == HAK_FAST_REMOTE ==> \result.s->owner != hak_tl_heap;
     ensures next: \result.how != HAK_FAST_NO ==>
@@ -75,8 +63,8 @@ HAK_COLD _Noreturn static void hak_overflow(const unsigned char *p)
         (uintptr_t)p % HAK_CHUNK + st + 8 <= HAK_L_UNIT((uintptr_t)p)->end &&
         (hak_fl_x(hak_link_word((unsigned char *)q), s->key, (uintptr_t)q) == 0 ||
          s->start <= hak_fl_x(hak_link_word((unsigned char *)q), s->key, (uintptr_t)q) < s->start + s->span);
-    behavior dead: assumes !HAK_FAST_LIVE((uintptr_t)p, p) ||
-                           (sized != 0 && !HAK_FAST_FITS(n, HAK_L_UNIT((uintptr_t)p)->cls));
+    behavior dead: assumes !HAK_L_TINY_LIVE((uintptr_t)p, p) ||
+                           (sized != 0 && !hak_tiny_fits(n, HAK_L_UNIT((uintptr_t)p)->cls));
       ensures \result.how == HAK_FAST_NO; */
 static inline __attribute__((always_inline)) hak_fast_t hak_free_fast(const unsigned char *p, size_t n, int sized)
 {

@@ -460,12 +460,10 @@ void heap_free_slow(hak_heap_t *h, hak_slab_t *s)
     if (hak_slab_used(s) == 0 && !s->in_idle) idle_add(h, s);   /* already listed: no clock read per free */
 }
 
-
 void heap_free_mid(hak_heap_t *h, hak_slab_t *s, unsigned char *p)
 {
     heap_free_body(h, s, p, 0, 0);
 }
-
 
 /* A free by a thread that does not own the slab.  The slot is claimed first,
  * with a compare-and-swap of its tag or header from ALLOC to FREE: of any
@@ -517,9 +515,7 @@ __attribute__((noinline)) static hak_free_status heap_free_own(hak_heap_t *me, h
                                                                int exact)
 {
     if (exact && !slot_claim(s, p, HAK_ST_FREE, HAK_TOOLS_ON)) return HAK_FREE_DOUBLE;
-    if (HAK_TOOLS_ON) heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, 1);
-    else if (s->kind == HAK_SLAB_TINY) heap_free_body(me, s, p, 1, 0);
-    else heap_free_body(me, s, p, 0, 0);
+    heap_free_body(me, s, p, s->kind == HAK_SLAB_TINY, HAK_TOOLS_ON);
     return HAK_FREE_OK;
 }
 

@@ -9,11 +9,14 @@
 
 #include "size_class.h"
 
+/*@ // n is what malloc(n) asks of a Tiny block of class cls (also the free fast path's contract, free_fast.h)
+    predicate hak_tiny_fits(integer n, integer cls) =
+      n <= HAK_TINY_MAXREQ && cls < HAK_NTINY && n <= hak_usable(cls) && (cls == 0 || hak_usable(cls - 1) < n);
+*/
 /*@ requires cls < HAK_NCLASS;
     assigns \nothing;
     ensures \result == 0 || \result == 1;
-    ensures fits: \result == 1 <==>
-      (n <= HAK_TINY_MAXREQ && cls < HAK_NTINY && n <= hak_usable(cls) && (cls == 0 || hak_usable(cls - 1) < n)); */
+    ensures fits: \result == 1 <==> hak_tiny_fits(n, cls); */
 static inline int hak_tiny_size_fits(size_t n, unsigned cls)
 {
     return n <= HAK_TINY_MAXREQ && hak_tiny_class(n) == cls;
