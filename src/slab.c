@@ -194,16 +194,21 @@ hak_slab_t *slab_new(unsigned cls, hak_heap_t *h)
 #define PURGE_CAP ((size_t)16 << 20)
 
 /* Dirty bytes kept before the least recently released are purged:
- * HAKMEM_PURGE_KB, or a quarter of what is in use (at most 16 MiB) when that
- * is more, so a large heap that churns spans (realloc growth, phases of
- * alloc and free) does not fault its pages back in after every release
- * (realloc-grow: 400k faults against 1.8M at an eighth / 8 MiB, same peak
- * RSS on memheavy).  Caller holds the lock. */
+ * HAKMEM_PURGE_KB, or a sixteenth of what is in use (at most 16 MiB) when
+ * that is more.  The pool only absorbs the churn of spans released and
+ * taken again within moments (the decay does not matter there: glibc-thread
+ * reuses its dirty units within milliseconds), and every byte of it counts
+ * in peak RSS.  A quarter (chosen when Mid blocks went to 1 MiB and
+ * realloc growth churned their spans) held glibc-thread-like
+ * `glibc_bench thread 1 20000000 1000 42` at 11.9 MB peak RSS against
+ * glibc's 7.1; a sixteenth holds 8.1 MB for 4.6k -> 21k page faults and
+ * 5-7 % of its throughput (larson, mixed, memheavy, rptest unchanged).
+ * Caller holds the lock. */
 static size_t purge_limit(void)
 {
-    size_t quarter = (size_t)(committed / 4);
-    if (quarter > PURGE_CAP) quarter = PURGE_CAP;
-    return quarter > hak_opt.purge_bytes ? quarter : hak_opt.purge_bytes;
+    size_t share = (size_t)(committed / 16);
+    if (share > PURGE_CAP) share = PURGE_CAP;
+    return share > hak_opt.purge_bytes ? share : hak_opt.purge_bytes;
 }
 
 static uint32_t purge_ms;   /* last time-based purge pass (lock) */

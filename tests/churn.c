@@ -159,8 +159,8 @@ static void run_stress(const char *name, size_t lo, size_t hi, unsigned rounds)
     printf("%s: %u rounds x %d threads; committed %llu KiB at most by %u, %llu KiB after %u; VmRSS %ld -> %ld KiB\n",
            name, rounds, STRESS_T, (unsigned long long)warm.committed / 1024, rounds / 4,
            (unsigned long long)end.committed / 1024, rounds, warm.rss, end.rss);
-    /* RSS also holds released memory not purged yet: up to a quarter of what
-     * is committed, 16 MiB at most (slab.c purge_limit); committed bytes do
+    /* RSS also holds released memory not purged yet: up to a sixteenth of
+     * what is committed, 16 MiB at most (slab.c purge_limit); committed bytes do
      * not, and they alone catch a leak of one span per round */
     check_flat(name, "rounds", warm, end, 10, 16 * 1024);
     for (size_t i = 0; i < POOL; i++) free(pool[i]);
