@@ -5,6 +5,7 @@
  * pointer must never fault) and are purged with MADV_DONTNEED once they have
  * been dirty for hak_opt.decay_ms, or at once when more than purge_limit()
  * bytes are dirty. */
+#include <stddef.h>
 #include <string.h>
 #include "chunk_map.h"
 #include "internal.h"
@@ -34,8 +35,11 @@ uint64_t commit_locked(void) { return committed; }
 /* A huge block's user pointer sits HAK_HUGE_UOFF past its descriptor, and a
  * slab chunk's descriptor must fit in unit 0. */
 _Static_assert(sizeof(hak_chunk_t) <= HAK_HUGE_UOFF, "chunk descriptor overlaps a huge block");
+_Static_assert(offsetof(hak_chunk_t, unit) <= HAK_PAGE, "a huge descriptor's fields span two pages (types.h)");
 _Static_assert(sizeof(hak_chunk_t) <= HAK_SLAB, "chunk descriptor larger than unit 0");
-_Static_assert(sizeof(hak_slab_t) == 128, "slab state is two cache lines");
+_Static_assert(sizeof(hak_slab_t) == 192, "slab state is three cache lines");
+_Static_assert(offsetof(hak_slab_t, kind) == 64 && offsetof(hak_slab_t, remote) == 128,
+               "the owner's, the shared and the remote freers' fields on lines of their own (types.h)");
 _Static_assert(sizeof(hak_unit_t) == 32, "the unit stride is assumed to be a power of two");
 /* the remote word counts a span's blocks in 16 bits (types.h): a Tiny span is
  * one unit of blocks of at least 16 bytes, a Mid span at most a chunk of

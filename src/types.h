@@ -101,8 +101,10 @@ static inline uint32_t hak_unit_end(const hak_unit_t *u) { return __atomic_load_
 
 /* State of one slab, kept at the index of its head unit.  Invariants:
  *   used + length(free) + length(remote) == bumped <= capacity
- * Fast path touches: free, used, key, start, span, where (malloc/free), owner (free). */
+ * Fast paths touch free and left (line 0; where on the slow paths) and key, start,
+ * span, cookie, stride, recip (line 1; owner at free). */
 typedef struct hak_slab {
+    /* line 0: written by the owner on every malloc and free */
     hak_free_t *free;          /* local free list, touched by the owner only */
     int32_t  left;             /* countdown: used - low_water, where used (hak_slab_used) is the
                                   number of blocks out of the local list (live, or on a remote
@@ -111,31 +113,36 @@ typedef struct hak_slab {
     uint32_t low_water;        /* that mark: 0 in the avail list (slab empty), the unpark mark when
                                   parked; changed only through hak_slab_set_low */
     uint8_t  where;            /* enum hak_slab_where: which list of the owner holds it */
-    uint8_t  kind;             /* HAK_SLAB_TINY or HAK_SLAB_MID (copy of the units') */
+    uint8_t  in_idle;          /* listed in its owner's idle set (heap.c: idle_*) */
+    uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
+    uint32_t idle_ms;          /* os_now_ms() when it last became empty (owner's idle set) */
+    struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
+    /* line 1: set when the span is described, read by every thread's free
+     * (a remote freer's reads never pull the owner's line 0 away from it) */
+    uint8_t kind __attribute__((aligned(64))); /* HAK_SLAB_TINY or HAK_SLAB_MID (copy of the units') */
     uint8_t  cls;              /* size class */
     uint8_t  cookie;           /* tiny tag cookie (copy of the units') */
+    uint8_t  head;             /* its own unit index */
+    uint8_t  nunits;           /* span length in units */
     uintptr_t key;             /* free-list encoding key, from the process secret */
     uintptr_t start;           /* address of user pointer 0 */
     uintptr_t span;            /* capacity * stride: free-list links stay in [start, start+span) */
     _Atomic(struct hak_heap *) owner;  /* owning heap, NULL when abandoned */
-    _Atomic(uintptr_t) remote; /* remote-free list: head pointer | count << HAK_REMOTE_SHIFT
+    uint32_t capacity;         /* blocks in the span */
+    uint32_t stride;           /* class stride */
+    uint32_t first;            /* chunk offset of user pointer 0 */
+    uint32_t recip;            /* hak_grid_recip(stride) (fits: stride >= 16), the pop's grid test */
+    /* line 2: written by remote freers */
+    _Atomic(uintptr_t) remote __attribute__((aligned(64))); /* remote-free list: head pointer | count << HAK_REMOTE_SHIFT
                                   (encoded links, same key); see hak_remote_ptr/cnt */
     _Atomic uint32_t orphan_left;  /* abandoned: blocks still out when last settled, so the free
                                   that brings the remote count to it settles the slab;
                                   HAK_NOT_ORPHAN while owned or free */
     _Atomic uint8_t full;      /* owner parked it as full: a remote free must flag the owner */
-    uint8_t  head;             /* its own unit index */
-    uint8_t  nunits;           /* span length in units */
-    uint32_t capacity;         /* blocks in the span */
-    uint32_t bumped;           /* blocks carved so far; slots >= bumped were never used */
-    uint32_t stride;           /* class stride */
-    uint32_t first;            /* chunk offset of user pointer 0 */
-    uint32_t recip;            /* hak_grid_recip(stride) (fits: stride >= 16), the pop's grid test */
-    uint32_t idle_ms;          /* os_now_ms() when it last became empty (owner's idle set) */
-    uint8_t  in_idle;          /* listed in its owner's idle set (heap.c: idle_*) */
-    struct hak_slab *next, *prev;      /* links in the owner's avail/full list or the abandoned list */
-} __attribute__((aligned(128))) hak_slab_t;   /* two cache lines of its own: slabs of one chunk
-                                                 belong to different threads (no false sharing) */
+} __attribute__((aligned(64))) hak_slab_t;   /* three cache lines of its own: slabs of one chunk
+                                                belong to different threads (no false sharing),
+                                                and the owner's, the shared and the remote
+                                                freers' fields do not share a line */
 
 /* blocks of s out of its local list */
 static inline uint32_t hak_slab_used(const hak_slab_t *s)
@@ -200,14 +207,18 @@ typedef struct hak_chunk {
     size_t   huge_size;        /* huge: usable bytes from the user pointer to the end of the mapping */
     size_t   map_len;          /* huge: mapping length from the base */
     struct hak_chunk *next;    /* slab chunks: list of all of them */
-    hak_unit_t unit[HAK_NSLAB];  /* classifier's view, per unit */
-    hak_slab_t slab[HAK_NSLAB];  /* slab state, at head units only */
-    /* cold fields last: the classifier's fields above stay where they were */
-    uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
-    uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
+    /* every huge field in the first page: a freed huge block's descriptor
+     * stays mapped while it is in huge.c's ring of 64, one resident page
+     * each (with the seams after slab[], two: 256 KiB more peak RSS for a
+     * program that frees Huge blocks) */
     uint32_t huge_nseam;       /* huge: seams below, or HAK_HUGE_SEAMS + 1 when too many to keep */
     uint32_t huge_seam[HAK_HUGE_SEAMS];   /* huge: page offsets in the user range where the
                                              mappings it is made of meet (recycled pages, huge.c) */
+    hak_unit_t unit[HAK_NSLAB];  /* classifier's view, per unit */
+    hak_slab_t slab[HAK_NSLAB];  /* slab state, at head units only */
+    /* cold fields last (slab chunks only) */
+    uint32_t dirty_ms[HAK_NSLAB];  /* os_now_ms() when unit u was released dirty (global lock) */
+    uint32_t dirty_seq[HAK_NSLAB]; /* release order of unit u (global lock): oldest purged first */
 } hak_chunk_t;
 
 /* Per-thread heap.  avail[c] is never NULL: an empty class points at the
