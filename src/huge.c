@@ -57,6 +57,7 @@
 #include "sanitize.h"
 #include "tag.h"
 
+#define GROW_ROOM ((size_t)32 << 20)   /* most a growing realloc takes beyond the request */
 #define RING 64
 /* Recently freed huge blocks: their user pointers (a second free of one reads
  * DOUBLE) and the address range each keeps (descriptor region, and the hole
@@ -482,6 +483,7 @@ static void desc_write(hak_chunk_t *d, size_t uoff, size_t len, const seams_t *s
     d->huge_uoff = uoff;
     d->huge_size = len - uoff;
     d->map_len = len;
+    d->huge_req = len - uoff;   /* the page count of the size asked: the caller's n rounds to it */
     seams_set(d, sm);
     d->huge_check = hak_hdr_check(hak_key(user), HAK_ST_ALLOC);
 }
@@ -697,16 +699,17 @@ static void shrink_here(hak_chunk_t *c, size_t len)
     spill_release(&s);
 }
 
-/* Grow the guard page's mapping over free address space above, fill it with
- * cached pages and open it.  0 (nothing changed) when the space is taken. */
-static int grow_here(hak_chunk_t *c, size_t len)
+/* Grow the guard page's mapping over free address space above, fill its
+ * first `fill` bytes with cached pages and open it.  0 (nothing changed)
+ * when the space is taken. */
+static int grow_here(hak_chunk_t *c, size_t len, size_t fill)
 {
     uintptr_t base = (uintptr_t)c;
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, delta = len - old;
     if (os_grow((void *)(base + old), HAK_PAGE, HAK_PAGE + delta) != 0) return 0;
     seams_t sm = seams_of(c);
     seams_add(&sm, oldsize);   /* what grows is a mapping of its own */
-    fill_from_cache(base + old, oldsize, delta, len - uoff, &sm);
+    fill_from_cache(base + old, oldsize, fill < delta ? fill : delta, len - uoff, &sm);
     if (os_protect((void *)(base + old), delta, 1) != 0) {
         os_unmap((void *)(base + old + HAK_PAGE), delta);   /* back to one guard page */
         return 0;
@@ -729,10 +732,11 @@ static int grow_here(hak_chunk_t *c, size_t len)
 #define MOVE_REFUSED ((void *)1)
 
 /* Move the block's pages to a new reservation of len bytes whose extension
- * has been filled first, so nothing can fail once the pages have moved.
+ * (its first `fill` bytes from the cache) has been made first, so nothing
+ * can fail once the pages have moved.
  * NULL (ENOMEM) or MOVE_REFUSED (the kernel will not move the range: copy
  * instead) with the block untouched. */
-static void *move_away(hak_chunk_t *c, size_t len)
+static void *move_away(hak_chunk_t *c, size_t len, size_t fill)
 {
     uintptr_t base = (uintptr_t)c;
     size_t uoff = c->huge_uoff, old = c->map_len, oldsize = c->huge_size, size = len - uoff;
@@ -746,7 +750,7 @@ static void *move_away(hak_chunk_t *c, size_t len)
     guard_mark((uintptr_t)t + len);
     seams_t sm = seams_of(c);
     seams_add(&sm, oldsize);   /* the extension is a mapping of its own */
-    fill_from_cache((uintptr_t)t + old, oldsize, len - old, size, &sm);
+    fill_from_cache((uintptr_t)t + old, oldsize, fill < len - old ? fill : len - old, size, &sm);
     hak_chunk_t *d = (hak_chunk_t *)(void *)t;
     desc_write(d, uoff, len, &sm);
     spill_t s;
@@ -815,12 +819,27 @@ void *huge_realloc(hak_chunk_t *c, size_t n, hak_free_status *st)
         r = NULL;
     } else {
         size_t len = page_up(uoff + (n ? n : 1));
-        if (len < old) {
+        size_t room = len;
+        /* growth takes half again (at most GROW_ROOM more), so a buffer
+         * grown by appends pays the mapping calls once per half, not once
+         * per call; shrinking gives back only what leaves the block at
+         * less than half, so the next appends do not grow it back.  The
+         * pages past what is written are never touched: address space, not
+         * memory.  Under the tools the block is what was asked for. */
+        if (!HAK_TOOLS_ON && len > old) {
+            size_t half = (old - uoff) / 2 < GROW_ROOM ? (old - uoff) / 2 : GROW_ROOM;
+            if (page_up(old + half) > len) room = page_up(old + half);
+        }
+        if (len < old && (HAK_TOOLS_ON || len < old / 2 + uoff)) {
             shrink_here(c, len);
-        } else if (len > old && !grow_here(c, len)) {
-            r = move_away(c, len);
+        } else if (len > old && !(room > len && grow_here(c, room, len - old)) && !grow_here(c, len, len - old)) {
+            r = room > len ? move_away(c, room, len - old) : NULL;
+            if (r == NULL) r = move_away(c, len, len - old);
             if (r == NULL) errno = ENOMEM;
-            if (r != MOVE_REFUSED && r != NULL) return r;   /* the old descriptor keeps FREE */
+            if (r != MOVE_REFUSED && r != NULL) {   /* the old descriptor keeps FREE */
+                ((hak_chunk_t *)(void *)((uintptr_t)r - uoff))->huge_req = n;
+                return r;
+            }
             if (r == MOVE_REFUSED) {
                 size_t keep = c->huge_size < n ? c->huge_size : n;
                 r = huge_alloc(n, 0, 0);
@@ -833,6 +852,7 @@ void *huge_realloc(hak_chunk_t *c, size_t n, hak_free_status *st)
             }
         }
     }
+    if (r == (void *)user) c->huge_req = n;
     __atomic_store_n(&c->huge_check, alloc, __ATOMIC_RELEASE);
     return r;
 }

@@ -5,7 +5,9 @@
  *   malloc(n), calloc, realloc(p, n)   n <= HAK_MID_MAXREQ: a block of class
  *       hak_size_class(n), p its start (realloc keeps a block in place only
  *       within its class, so the class always matches the last size asked);
- *       larger: a Huge block at HAK_HUGE_UOFF, page_up(uoff + n) mapped.
+ *       larger: a Huge block at HAK_HUGE_UOFF, page_up(uoff + n) mapped
+ *       (a realloc that grows maps more, and one that shrinks by less than
+ *       half keeps its pages; the descriptor records n: huge_req).
  *   malloc(0)                          a zero.c pointer (size 0 only).
  *   aligned(a, n), 16 < a <= HAK_SLAB and n + a <= HAK_MID_MAXREQ: a block of
  *       class hak_size_class(n + a), p at hak_aligned_pos(start, a);
@@ -42,7 +44,10 @@ static bool aligned_fits(uintptr_t user, uintptr_t p, unsigned cls, size_t a, si
 static bool huge_fits(const hak_chunk_t *c, size_t a, size_t n, bool sized)
 {
     size_t uoff = c->huge_uoff, want;
-    if (sized && (n > c->huge_size || page_up(uoff + (n ? n : 1)) != c->map_len)) return false;
+    /* the page count of the size last asked, not of the mapping: a growing
+     * realloc maps more than it was asked for (huge.c) */
+    if (sized && (n > c->huge_size || page_up(uoff + (n ? n : 1)) != page_up(uoff + (c->huge_req ? c->huge_req : 1))))
+        return false;
     if (a == 0) return true;                      /* free_sized: any producer of this page count */
     if (a <= HAK_ALIGN)   /* full mode makes Huge blocks of smaller requests too (harden.c) */
         return uoff == HAK_HUGE_UOFF && (!sized || n > (HAK_HARDEN_ON ? HAK_HARDEN_SLAB_MAX : HAK_MID_MAXREQ));

@@ -206,6 +206,8 @@ typedef struct hak_chunk {
     uint64_t huge_check;       /* huge: hak_key(user pointer) ^ state */
     size_t   huge_size;        /* huge: usable bytes from the user pointer to the end of the mapping */
     size_t   map_len;          /* huge: mapping length from the base */
+    size_t   huge_req;         /* huge: the size last asked (malloc, realloc), whose page count the
+                                  sized frees check (sized.c): a growing realloc maps more (huge.c) */
     struct hak_chunk *next;    /* slab chunks: list of all of them */
     /* every huge field in the first page: a freed huge block's descriptor
      * stays mapped while it is in huge.c's ring of 64, one resident page
