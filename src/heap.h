@@ -60,11 +60,11 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
  * p[-1]), hd its mid header (the 16 bytes in front of it).  The proved
  * contract: with every link of the list on the slab's grid (the invariant,
  * kept by every push: frees of checked slots, the carve, the remote
- * collection's grid test), the block handed out is b, a slot of the grid
- * (16-aligned: size_class.h, hak_slot_aligned) whose tag or header reads ALLOC, and the list left behind keeps
- * the invariant; a link off the grid, or a tiny slot whose tag does not
- * read FREE, is fatal (hak_fatal does not return).  The tool hooks are
- * outside it (heap_pop_tools). */
+ * collection's grid test), the block handed out is b, a slot of the grid,
+ * 16-aligned (`aligned`, by hak_fl_slot16), whose tag or header reads ALLOC,
+ * and the list left behind keeps the invariant; a link off the grid, or a
+ * tiny slot whose tag does not read FREE, is fatal (hak_fatal does not
+ * return).  The tool hooks are outside it (heap_pop_tools). */
 /*@ requires \valid(s) && \valid(b);
     requires views: (uintptr_t)p == (uintptr_t)b && (uintptr_t)hd == (uintptr_t)b - 16;
     requires tag: tiny ==> \valid(p - 1);
@@ -83,6 +83,7 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
     assigns s->free, b->next_enc, s->left, *(p - 1), hd->check;
     ensures block: \result == b;
     ensures on_grid: hak_fl_slot((uintptr_t)\result, start, s->stride, s->capacity);
+    ensures aligned: (uintptr_t)\result % 16 == 0;
     ensures list: s->free == \null || hak_fl_slot((uintptr_t)s->free, start, s->stride, s->capacity);
     ensures cleared: b->next_enc == 0;
     ensures tiny_was_free: tiny ==> \old(*(p - 1)) == (s->cookie + HAK_ST_FREE) % 256;
@@ -93,6 +94,7 @@ HAK_INLINE hak_free_t *heap_pop_body(hak_slab_t *s, hak_free_t *b, unsigned char
                                      uintptr_t start, int tiny, int tools)
 {
     uint8_t cookie = s->cookie;   /* once: the stores below could alias it for the compiler */
+    hak_fl_slot16((uintptr_t)b, start, s->stride);   /* proof only: b is 16-aligned */
     if (unlikely(!hak_fl_pop(&s->free, b, s->key, start, s->stride, s->recip, s->capacity)) ||
         (tiny && unlikely(hak_tag_load(p, tools) != hak_tag_encode(cookie, HAK_ST_FREE))))
         hak_fatal("corrupted free list (heap overflow into a free block?)", p);
