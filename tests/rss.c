@@ -14,12 +14,18 @@
  *    allocated and freed (each class its own span, 27 MB in all): at most the
  *    idle budget (2 MiB) plus 256 KiB stays committed; after twice the decay
  *    delay and one slow-path malloc, nothing of it does.
+ * 4. With T_RSS_ZERO=1 (run.sh sets HAKMEM_IDLE_KB=0 HAKMEM_PURGE_KB=0 with
+ *    it), only this: a malloc/free loop of one 16-byte block, 200000 times,
+ *    takes fewer than 2000 page faults.  A heap that released its one empty
+ *    span at every free purged it and faulted it back at the next malloc
+ *    (at least one fault a cycle: 200000).
  * The pointer arrays live in an mmap of their own, released before the final
  * reading, so they do not count. */
 #include <malloc.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "testlib.h"
 
@@ -163,11 +169,43 @@ static void test_decay(void)
           (unsigned long long)(c[2] - c[0]) / 1024);
 }
 
+static long minflt(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* section 4: no idle budget and no dirty pool */
+static void test_zero_budget(void)
+{
+    enum { LOOPS = 200000 };
+    free(malloc(16));   /* the heap and the first span exist before the count */
+    long f0 = minflt();
+    int failed = 0;
+    for (int i = 0; i < LOOPS; i++) {
+        volatile char *p = malloc(16);
+        if (p == NULL) { failed++; continue; }
+        p[0] = (char)i;
+        free((void *)p);
+    }
+    long f1 = minflt();
+    CHECK(failed == 0, "malloc(16) failed %d times", failed);
+    printf("zero budget: %d malloc/free pairs of one block, %ld page faults\n", LOOPS, f1 - f0);
+    CHECK(f1 - f0 < 2000, "a one-block loop with HAKMEM_IDLE_KB=0 HAKMEM_PURGE_KB=0 took %ld page faults for %d pairs",
+          f1 - f0, LOOPS);
+}
+
 int main(void)
 {
     if (t_load_hak()) {
         printf("FAIL: libhakmem not loaded\n");
         t_failed++;
+        return t_done();
+    }
+    if (t_env_u64("T_RSS_ZERO", 0)) {
+        t_section("no idle budget: a one-block loop keeps its span");
+        test_zero_budget();
         return t_done();
     }
     t_section("RSS after freeing Tiny and Mid blocks");

@@ -46,6 +46,7 @@ run "threads (LD_PRELOAD)"                 120 env T_ITERS=100000 T_ROUNDS=30 T_
 run "fork + threads (libhakmem.a)"          90 "$D/forkt"
 run "fork + threads (LD_PRELOAD)"           90 env T_FORKS=20 LD_PRELOAD="$SO" "$D/forkt_dyn"
 run "RSS after free (libhakmem.a)"          90 "$D/rss"
+run "RSS, no idle budget (libhakmem.a)"     60 env HAKMEM_IDLE_KB=0 HAKMEM_PURGE_KB=0 T_RSS_ZERO=1 "$D/rss"
 run "thread churn: no growth (libhakmem.a)" 240 "$D/churn"
 run "racing frees of one pointer (libhakmem.a)" 120 "$D/races"
 # address space below the slab arena's reservation: chunks from os_map, frees through the full gate
