@@ -830,7 +830,7 @@ void *huge_realloc(hak_chunk_t *c, size_t n, hak_free_status *st)
             size_t half = (old - uoff) / 2 < GROW_ROOM ? (old - uoff) / 2 : GROW_ROOM;
             if (page_up(old + half) > len) room = page_up(old + half);
         }
-        if (len < old && (HAK_TOOLS_ON || len < old / 2 + uoff)) {
+        if (len < old && (HAK_TOOLS_ON || len - uoff < (old - uoff) / 2)) {
             shrink_here(c, len);
         } else if (len > old && !(room > len && grow_here(c, room, len - old)) && !grow_here(c, len, len - old)) {
             r = room > len ? move_away(c, room, len - old) : NULL;
