@@ -57,20 +57,20 @@ static inline hak_free_t *hak_fl_dec(uintptr_t e, uintptr_t key, const hak_free_
       start <= n < start + cap * stride && (n - start) % stride == 0;
 */
 
-/* A slot of a 16-aligned grid is 16-aligned: a lemma in the form of a
- * function (empty: it compiles to nothing), whose steps the provers take in
- * this small context and not inside a caller's (heap.h: the malloc pop's
- * `aligned`). */
+/* A slot of a grid whose start and stride are multiples of HAK_ALIGN is a
+ * multiple of HAK_ALIGN: a lemma in the form of a function (empty: it
+ * compiles to nothing), whose steps the provers take in this small context
+ * and not inside a caller's (heap.h: the malloc pop's `aligned`). */
 /*@ requires grid: start <= n && (n - start) % stride == 0;
-    requires align: start % 16 == 0 && stride % 16 == 0 && stride > 0;
+    requires align: start % HAK_ALIGN == 0 && stride % HAK_ALIGN == 0 && stride > 0;
     assigns \nothing;
-    ensures aligned: n % 16 == 0; */
+    ensures aligned: n % HAK_ALIGN == 0; */
 static inline void hak_fl_slot16(uintptr_t n, uintptr_t start, uint32_t stride)
 {
-    //@ assert k16: stride == stride / 16 * 16;
+    //@ assert k16: stride == stride / HAK_ALIGN * HAK_ALIGN;
     //@ assert q: n - start == (n - start) / stride * stride;
-    //@ assert q16: n - start == (n - start) / stride * (stride / 16) * 16;
-    //@ assert d16: (n - start) % 16 == 0;
+    //@ assert q16: n - start == (n - start) / stride * (stride / HAK_ALIGN) * HAK_ALIGN;
+    //@ assert d16: (n - start) % HAK_ALIGN == 0;
     (void)n;
     (void)start;
     (void)stride;

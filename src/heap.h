@@ -75,7 +75,7 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
     requires head: s->free == b;
     requires start: start == s->start;
     requires cookie: s->cookie <= HAK_COOKIE_MAX;
-    requires align: start % 16 == 0 && s->stride % 16 == 0 && s->stride > 0;
+    requires align: start % HAK_ALIGN == 0 && s->stride % HAK_ALIGN == 0 && s->stride > 0;
     requires grid: start + s->capacity * s->stride <= 18446744073709551616 &&
                    s->capacity * s->stride < 4294967296 && s->recip == hak_recip(s->stride);
     requires slot: hak_fl_slot((uintptr_t)b, start, s->stride, s->capacity);
@@ -83,7 +83,7 @@ HAK_INLINE size_t slab_usable(const hak_slab_t *s)
     assigns s->free, b->next_enc, s->left, *(p - 1), hd->check;
     ensures block: \result == b;
     ensures on_grid: hak_fl_slot((uintptr_t)\result, start, s->stride, s->capacity);
-    ensures aligned: (uintptr_t)\result % 16 == 0;
+    ensures aligned: (uintptr_t)\result % HAK_ALIGN == 0;
     ensures list: s->free == \null || hak_fl_slot((uintptr_t)s->free, start, s->stride, s->capacity);
     ensures cleared: b->next_enc == 0;
     ensures tiny_was_free: tiny ==> \old(*(p - 1)) == (s->cookie + HAK_ST_FREE) % 256;

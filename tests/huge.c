@@ -78,13 +78,6 @@ static int want(const char *name)
 /* page-fault counts mean nothing under a tool whose shadow memory faults */
 #define CHECK_FAULTS(cond, ...) do { if (!tool) CHECK(cond, __VA_ARGS__); } while (0)
 
-static long minflt(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
 /* 1 when the page holding a is mapped, whatever its protection */
 static int mapped(const void *a)
 {
@@ -281,10 +274,10 @@ static void test_recycle(void)
     unsigned char *p = malloc(n);
     memset(p, 1, n);
     free(p);
-    long f0 = minflt();
+    long f0 = t_minflt();
     unsigned char *q = malloc(n);
     memset(q, 2, n);
-    long f1 = minflt();
+    long f1 = t_minflt();
     printf("  fresh 8 MiB block: %ld pages; recycled: %ld page faults, %s address\n", pages, f1 - f0,
            q == p ? "same" : "new");
     CHECK_FAULTS(f1 - f0 < pages / 16, "8 MiB malloc after a free of 8 MiB took %ld page faults (%ld pages)", f1 - f0, pages);
@@ -297,10 +290,10 @@ static void test_recycle(void)
     free(q);
     free(a);
     free(b);
-    f0 = minflt();
+    f0 = t_minflt();
     unsigned char *r = malloc(14u << 20);
     memset(r, 4, 14u << 20);
-    f1 = minflt();
+    f1 = t_minflt();
     printf("  14 MiB block after freeing 8 + 4 + 4 MiB: %ld page faults (%ld pages)\n", f1 - f0,
            (long)((14u << 20) / (size_t)page));
     CHECK_FAULTS(f1 - f0 < (long)((14u << 20) / (size_t)page) / 8, "14 MiB block from 16 MiB of freed blocks: %ld faults",
@@ -335,7 +328,7 @@ static void test_recycle(void)
     enum { LOOP = 300, RINGN = 64 };
     static uintptr_t seen[LOOP];
     const size_t ln = 256u << 10;
-    long lf0 = minflt();
+    long lf0 = t_minflt();
     int reused = 0, early = -1, live = -1, cycles = 0;
     for (int i = 0; i < LOOP; i++, cycles++) {
         unsigned char *x = malloc(ln);
@@ -354,7 +347,7 @@ static void test_recycle(void)
     CHECK(cycles == LOOP, "malloc(256 KiB) failed in cycle %d", cycles);
     CHECK(early < 0, "loop block %d has the address of a block freed less than %d frees before", early, RINGN);
     CHECK(live < 0, "after cycle %d a block freed less than %d frees before does not read DOUBLE", live, RINGN - 1);
-    long lf1 = minflt();
+    long lf1 = t_minflt();
     printf("  %d malloc/free cycles of 256 KiB: %ld page faults, %d addresses used again (after >= 64 frees)\n",
            LOOP, lf1 - lf0, reused);
     CHECK_FAULTS(lf1 - lf0 < LOOP * 4, "a 256 KiB malloc/free loop took %ld page faults in %d cycles", lf1 - lf0, LOOP);
@@ -525,9 +518,9 @@ static void test_realloc(void)
     if (!blk)
         blk = occupy(q + us + page);
     t_fill(q, us, 12);
-    long f0 = minflt();
+    long f0 = t_minflt();
     unsigned char *r = realloc(q, 4 * us);
-    long f1 = minflt();
+    long f1 = t_minflt();
     printf("  grow %zu -> %zu KiB with the space above taken: %s, %ld page faults\n", us >> 10, (4 * us) >> 10,
            r == q ? "in place" : "moved", f1 - f0);
     CHECK(blk != NULL, "could not map a page after the block");

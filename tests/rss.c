@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include "testlib.h"
 
@@ -169,19 +168,12 @@ static void test_decay(void)
           (unsigned long long)(c[2] - c[0]) / 1024);
 }
 
-static long minflt(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
 /* section 4: no idle budget and no dirty pool */
 static void test_zero_budget(void)
 {
     enum { LOOPS = 200000 };
     free(malloc(16));   /* the heap and the first span exist before the count */
-    long f0 = minflt();
+    long f0 = t_minflt();
     int failed = 0;
     for (int i = 0; i < LOOPS; i++) {
         volatile char *p = malloc(16);
@@ -189,7 +181,7 @@ static void test_zero_budget(void)
         p[0] = (char)i;
         free((void *)p);
     }
-    long f1 = minflt();
+    long f1 = t_minflt();
     CHECK(failed == 0, "malloc(16) failed %d times", failed);
     printf("zero budget: %d malloc/free pairs of one block, %ld page faults\n", LOOPS, f1 - f0);
     CHECK(f1 - f0 < 2000, "a one-block loop with HAKMEM_IDLE_KB=0 HAKMEM_PURGE_KB=0 took %ld page faults for %d pairs",

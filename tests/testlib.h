@@ -36,6 +36,14 @@
 
 #define T_UNUSED __attribute__((unused))
 
+/* minor page faults of the process so far */
+static inline long t_minflt(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
 /* ---------------------------------------------------------------- counters */
 static int t_passed, t_failed;
 static const char *t_section_name = "";
