@@ -1,6 +1,7 @@
 /* heap.c: per-thread heaps: refill, parking full slabs, remote frees,
  * thread exit (DESIGN.md 4).  The fast paths are in heap.h. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include "guard.h"
 #include "heap.h"
@@ -273,6 +274,74 @@ static void scan_full(hak_heap_t *h)
     }
 }
 
+/* ------------------------------------------------- free Mid blocks' pages */
+
+/* A free Mid block of two pages or more gives the pages inside it back once
+ * it has lain on its slab's local list for the decay delay.  A segregated
+ * heap keeps, per class, the most blocks the class ever had live (a class's
+ * population rises and falls with the program's mix): glibc_bench thread
+ * (1/size from 8 B to 32 KiB, 1000 live per thread) held 2 MB of free
+ * blocks of 10-32 KiB per heap at its peak.  The sweep runs with the idle
+ * set's (every quarter delay, on the slow path, in the owner: the local
+ * lists are its own), looks at a bounded number of blocks, and marks what
+ * it saw in the block's first page, past the two links (the user bytes of a
+ * free block; no key: a block handed out may show it): `seen` with the time
+ * on the first look, `purged` once its pages are gone, so a block is
+ * purged once per stay on the list.  A mark left over in a block that was
+ * handed out and freed again only makes that block go early or stay: never
+ * wrong bytes, since the pages given back are free ones.  The first page
+ * (links and mark) and the next block's header stay.  Not in full mode
+ * (it checks that a free block stays zero) nor under the tools. */
+#define MID_PURGE_STRIDE (2u * HAK_PAGE + HAK_MID_HDR)   /* smallest stride with a whole page inside */
+#define MID_PURGE_LOOKS  1024u                            /* blocks looked at per sweep */
+#define MID_MARK_OFF     16u                              /* past the local and the remote link */
+#define MID_SEEN   0x6e6565732d6b6168ull                  /* "hak-seen" */
+#define MID_PURGED 0x6567727570616b68ull                  /* "hkapurge" */
+_Static_assert(MID_MARK_OFF >= HAK_RLINK_OFF + 4 && MID_MARK_OFF + 12 <= HAK_PAGE, "mark beside the links");
+
+typedef struct mid_mark { uint64_t word; uint32_t ms; } mid_mark_t;
+
+/* purge what lies free long enough on s's local list; the looks left */
+static unsigned mid_purge_slab(hak_slab_t *s, uint32_t now, bool all, unsigned looks)
+{
+    hak_free_t *b = s->free;
+    while (b != NULL && looks != 0) {
+        looks--;
+        unsigned char *p = (unsigned char *)b;
+        mid_mark_t *m = (mid_mark_t *)(void *)(p + MID_MARK_OFF);
+        uint64_t me = (uintptr_t)p;
+        bool seen = m->word == (MID_SEEN ^ me);
+        if (all || (seen && now - m->ms >= hak_opt.decay_ms)) {
+            uintptr_t lo = ((uintptr_t)p + MID_MARK_OFF + sizeof *m + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1);
+            uintptr_t hi = ((uintptr_t)p + slab_usable(s)) & ~(uintptr_t)(HAK_PAGE - 1);
+            if (hi > lo) os_purge((void *)lo, hi - lo);
+            m->word = MID_PURGED ^ me;
+        } else if (!seen && m->word != (MID_PURGED ^ me)) {
+            m->word = MID_SEEN ^ me;
+            m->ms = now;
+        }
+        /* the pop's test: a link off the grid ends the walk (the pop will report it) */
+        hak_free_t *nx = hak_fl_dec(b->next_enc, s->key, b);
+        if (!hak_fl_in_grid(nx, s->start, s->stride, s->recip, s->capacity)) break;
+        b = nx;
+    }
+    return looks;
+}
+
+/* `all` (malloc_trim): every free block now, with no bound */
+static void mid_purge_sweep(hak_heap_t *h, uint32_t now, bool all)
+{
+    if (HAK_TOOLS_ON || HAK_HARDEN_ON) return;
+    unsigned looks = all ? UINT_MAX : MID_PURGE_LOOKS;
+    for (unsigned c = HAK_NCLASS; c-- > HAK_NTINY && looks != 0;) {
+        if (hak_class_stride[c] < MID_PURGE_STRIDE) break;   /* strides grow with the class */
+        for (hak_slab_t *s = h->avail[c]; s != &hak_empty_slab && s != NULL && looks != 0; s = s->next)
+            looks = mid_purge_slab(s, now, all, looks);
+        for (hak_slab_t *s = h->fullq[c]; s != NULL && looks != 0; s = s->next)
+            looks = mid_purge_slab(s, now, all, looks);
+    }
+}
+
 /* ------------------------------------------------------------- idle set */
 
 static size_t span_bytes(const hak_slab_t *s) { return (size_t)s->nunits * HAK_SLAB; }
@@ -311,6 +380,7 @@ static void idle_sweep(hak_heap_t *h, uint32_t now, bool all)
         if (hak_slab_used(s) != 0) idle_drop_at(h, i);
         else if (all || now - s->idle_ms >= hak_opt.decay_ms) idle_release_at(h, i);
     }
+    mid_purge_sweep(h, now, all);
     h->sweep_ms = now;
 }
 
@@ -320,9 +390,13 @@ static void idle_sweep_due(hak_heap_t *h, uint32_t now)
     if (now - h->sweep_ms >= hak_opt.decay_ms / 4 + 1) idle_sweep(h, now, false);
 }
 
+/* with nothing idle the clock is read on every 8th slow path, for the free
+ * Mid blocks' sweep (none under the tools, where every malloc comes here
+ * and the sweep does nothing) */
 static void idle_sweep_maybe(hak_heap_t *h)
 {
-    if (h->nidle != 0) idle_sweep_due(h, (uint32_t)os_now_ms());   /* differences mod 2^32 */
+    if (h->nidle != 0 || (!HAK_TOOLS_ON && (++h->slow_calls & 7u) == 0))
+        idle_sweep_due(h, (uint32_t)os_now_ms());   /* differences mod 2^32 */
 }
 
 /* s just became empty and is not listed yet: keep it, within the heap's

@@ -239,6 +239,7 @@ typedef struct hak_heap {
     hak_slab_t *idle[HAK_IDLE_MAX];
     uint32_t nidle;
     uint32_t sweep_ms;               /* last sweep of the idle set */
+    uint32_t slow_calls;             /* malloc slow paths, to space the clock reads (heap.c) */
     size_t   idle_bytes;             /* span bytes of the entries */
     int      state;                  /* HAK_HEAP_LIVE / FREE (reusable) / ORPHAN (after fork) */
     struct hak_heap *next_all;       /* global list of heaps (under the global lock) */

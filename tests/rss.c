@@ -19,6 +19,11 @@
  *    takes fewer than 2000 page faults.  A heap that released its one empty
  *    span at every free purged it and faulted it back at the next malloc
  *    (at least one fault a cycle: 200000).
+ * 5. Free Mid blocks decay inside spans still in use: in a fresh thread, 512
+ *    blocks of 24 KiB, written, every other one freed (6 MiB free, no span
+ *    empty, so no span can go back): after twice the decay delay and some
+ *    slow-path mallocs, RSS has fallen by at least 3 MiB; the same with
+ *    malloc_trim(0) at once instead of the wait.
  * The pointer arrays live in an mmap of their own, released before the final
  * reading, so they do not count. */
 #include <malloc.h>
@@ -168,6 +173,55 @@ static void test_decay(void)
           (unsigned long long)(c[2] - c[0]) / 1024);
 }
 
+/* section 5: free Mid blocks in spans that stay in use */
+enum { HALF_N = 512, HALF_SZ = 24 * 1024 };
+
+static void *half_thread(void *arg)
+{
+    long *out = arg;   /* RSS KiB: after the frees, after the wait or trim */
+    int trim = out[2] != 0;
+    void **v = mmap(NULL, HALF_N * sizeof *v, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (v == MAP_FAILED) return NULL;
+    for (int i = 0; i < HALF_N; i++) {
+        v[i] = malloc(HALF_SZ);
+        if (v[i]) memset(v[i], 0x5a, HALF_SZ);
+    }
+    for (int i = 0; i < HALF_N; i += 2) { free(v[i]); v[i] = NULL; }
+    out[0] = t_rss_kib();
+    if (trim) {
+        malloc_trim(0);
+    } else {
+        /* a program that goes on: every 100 ms a few mallocs that take the
+         * slow path (64 blocks of a class not used before: its first span
+         * and a carve per page), 1.4 s in all, almost three decay delays
+         * (HAKMEM_DECAY_MS's default, 500 ms) */
+        void *t[14][64];
+        for (int r = 0; r < 14; r++) {
+            usleep(100 * 1000);
+            for (int i = 0; i < 64; i++) t[r][i] = malloc(300 + 50 * (size_t)r);
+        }
+        out[1] = t_rss_kib();
+        for (int r = 0; r < 14; r++)
+            for (int i = 0; i < 64; i++) free(t[r][i]);
+    }
+    if (trim) out[1] = t_rss_kib();
+    for (int i = 1; i < HALF_N; i += 2) free(v[i]);
+    munmap(v, HALF_N * sizeof *v);
+    return NULL;
+}
+
+static void test_half_used(int trim)
+{
+    long r[3] = { 0, 0, trim };
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, half_thread, r) == 0, "pthread_create");
+    pthread_join(t, NULL);
+    printf("half-used Mid spans (%s): RSS %ld KiB after freeing %d blocks of %d KiB, %ld KiB after\n",
+           trim ? "malloc_trim" : "decay", r[0], HALF_N / 2, HALF_SZ / 1024, r[1]);
+    CHECK(r[0] > 0 && r[0] - r[1] >= 3 * 1024, "free Mid blocks kept their pages (%s): RSS fell by %ld KiB of %d",
+          trim ? "malloc_trim" : "after the decay delay", r[0] - r[1], HALF_N / 2 * HALF_SZ / 1024);
+}
+
 /* section 4: no idle budget and no dirty pool */
 static void test_zero_budget(void)
 {
@@ -206,5 +260,8 @@ int main(void)
     test_decay();
     t_section("Huge blocks: cached within the budget, unmapped by malloc_trim");
     test_huge();
+    t_section("free Mid blocks in spans still in use: pages back after the decay delay, or at malloc_trim");
+    test_half_used(0);
+    test_half_used(1);
     return t_done();
 }
